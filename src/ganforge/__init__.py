@@ -1,0 +1,13 @@
+"""ganforge: generative adversarial networks — one training engine, many applications, measured offline."""
+__version__ = "0.1.0"
+
+
+def __getattr__(name):  # noqa: D401
+    # the API pulls in torch; importing the package (e.g. for __version__) stays light
+    if name in ("train", "resume", "load", "info", "Generator", "TrainResult"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
+
+
+__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "__version__"]

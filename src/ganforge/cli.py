@@ -1,0 +1,134 @@
+"""``ganforge`` command line: a thin layer over :mod:`ganforge.api`.
+
+Errors a user can cause print one line (``ganforge: error: ...``) and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN from a preset or a config file",
+                       description="Train a GAN. PRESET is one of the built-in presets or a .toml/.yaml file.")
+    p.add_argument("preset", nargs="?", help="preset name or config file (see `ganforge presets`)")
+    p.add_argument("--data", help="data file or folder (overrides the preset's data source)")
+    p.add_argument("--out", help="run folder to create (default: runs/NNNNN-<preset>)")
+    p.add_argument("--steps", type=int, help="total training steps")
+    p.add_argument("--seed", type=int, help="run seed")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set optim.d_lr=4e-4 (repeatable)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its newest checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="draw samples from a trained run")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the n samples")
+    p.add_argument("--seeds", help="one sample per seed, e.g. 0-63 or 1,5,9 (each reproducible alone)")
+    p.add_argument("--label", type=int, help="class to draw (conditional models)")
+    p.add_argument("--out", default="samples.png", help="output .png grid or .npz arrays")
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a run")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="ganforge", description="Generative adversarial networks, trained and measured.")
+    ap.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_sample(sub)
+    _add_info(sub)
+    sub.add_parser("presets", help="list the built-in presets")
+    return ap
+
+
+def cmd_train(a) -> int:
+    from . import api
+    from .config import parse_set
+    progress = False if a.no_progress else None
+    if a.resume:
+        if a.preset or a.overrides or a.data or a.seed is not None:
+            print("ganforge: error: --resume takes only --steps (the run keeps its own config)", file=sys.stderr)
+            return 2
+        res = api.resume(a.resume, steps=a.steps, progress=progress)
+    else:
+        if not a.preset:
+            print("ganforge: error: give a preset or config file (see `ganforge presets`), or --resume RUN",
+                  file=sys.stderr)
+            return 2
+        overrides = parse_set(a.overrides)
+        if a.dry_run:
+            cfg = api.resolve_config(a.preset, data=a.data, steps=a.steps, seed=a.seed, overrides=overrides)
+            print(cfg.to_json())
+            return 0
+        res = api.train(a.preset, data=a.data, out=a.out, steps=a.steps, seed=a.seed,
+                        overrides=overrides, progress=progress)
+    print(f"run: {res.run_dir}  steps: {res.step}  time: {res.elapsed_s:.1f}s  ({res.it_per_s:.1f} it/s)")
+    return 0
+
+
+def cmd_sample(a) -> int:
+    from . import api
+    from .core.seed import parse_seeds
+    g = api.load(a.run)
+    seeds = parse_seeds(a.seeds) if a.seeds else None
+    out = g.save(a.out, n=None if seeds else a.n, seed=a.seed, seeds=seeds, labels=a.label)
+    print(out)
+    return 0
+
+
+def cmd_info(a) -> int:
+    from . import api
+    d = api.info(a.run)
+    if a.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    data = d["data"]
+    print(f"run        {d['run']}")
+    print(f"preset     {d['preset']}   recipe {d['recipe']}   ganforge {d['version']}")
+    print(f"data       {data.get('name')}: {data.get('n')} x {tuple(data.get('shape', ()))} "
+          f"{data.get('kind')}, {data.get('num_classes', 0)} classes")
+    print(f"steps      {d['steps_done']} / {d['steps_planned']}   checkpoint {d['checkpoint']}")
+    print("parameters " + "  ".join(f"{k} {v:,}" for k, v in d["parameters"].items()))
+    last = {k: v for k, v in d["last_stats"].items() if k not in ("time",)}
+    print("last stats " + "  ".join(f"{k}={v}" for k, v in last.items()))
+    print("config     " + json.dumps({k: v for k, v in d["config"].items() if k != "preset"}))
+    return 0
+
+
+def cmd_presets(a) -> int:
+    from .config import PRESETS
+    for name, p in sorted(PRESETS.items()):
+        print(f"{name:14s} data={p.get('data', {}).get('source', '-')}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "presets": cmd_presets}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .core.errors import GanforgeError
+    a = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[a.command](a)
+    except GanforgeError as e:
+        print(f"ganforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted (a run continues with `ganforge train --resume RUN`)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Typed configuration: dataclasses, presets, TOML/YAML files and ``key=value`` overrides.
+
+A resolved :class:`Config` is saved as JSON in every run folder and checkpoint, so a checkpoint can
+rebuild its own networks. Unknown keys fail with the nearest valid name suggested.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from typing import Any, get_type_hints
+
+from .core.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    source: str = "digits"      # digits | mnist | ring8 | grid25 | stacked-mnist | folder | idx | npz | auto (from path)
+    path: str = ""              # file or folder; "" = built in, or searched for on GANFORGE_DATA
+    size: int = 0               # image side to train at; 0 = the data's own (all images must agree)
+    resize: str = "error"       # error | resize | crop: what to do with images whose size differs from `size`
+    channels: int = 0           # 0 = infer from the data; 1 or 3 converts every image
+    limit: int = 0              # keep this many examples after a seeded shuffle (0 = all)
+    labels: bool = True         # read class labels when the source has them
+    n_points: int = 100_000     # size of the toy 2-D training sets
+
+
+@dataclass
+class ModelConfig:
+    recipe: str = "auto"        # auto | gan: how a batch flows through the networks
+    arch: str = "auto"          # auto | dcgan | mlp (auto: dcgan for images, mlp for vectors)
+    z_dim: int = 64             # latent size
+    g_width: int = 64           # dcgan: channels of G's last hidden block; mlp: hidden units
+    d_width: int = 64           # dcgan: channels of D's first block; mlp: hidden units
+    g_norm: str = "batch"       # batch | none
+    d_norm: str = "spectral"    # batch | spectral | none
+    mlp_layers: int = 3         # hidden layers of the MLP networks
+    conditional: bool = False   # class-conditional G and D (needs labelled data)
+    cond_g: str = "embed"       # embed (label embedding joined to z) | cbn (conditional batch norm)
+    cond_d: str = "projection"  # projection discriminator (Miyato & Koyama 2018)
+
+
+@dataclass
+class LossConfig:
+    kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan
+
+
+@dataclass
+class OptimConfig:
+    g_lr: float = 2e-4          # generator learning rate
+    d_lr: float = 2e-4          # discriminator learning rate (TTUR: set it apart from g_lr)
+    g_betas: tuple[float, float] = (0.5, 0.999)  # Adam betas for G
+    d_betas: tuple[float, float] = (0.5, 0.999)  # Adam betas for D
+    n_critic: int = 1           # D steps per G step
+    clip_grad: float = 0.0      # max gradient norm per phase; 0 = off
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000           # D steps (iterations) in all
+    batch: int = 64             # real examples per step
+    seed: int = 0               # every random thing derives from it
+    ema_beta: float = 0.999     # EMA decay for G_ema; 0 = G_ema is a plain copy of G
+    ema_warmup: int = 100       # steps over which the EMA decay ramps up from 0
+    log_every: int = 50         # steps between stats.jsonl lines
+    sample_every: int = 500     # steps between sample grids (0 = only at the end)
+    ckpt_every: int = 500       # steps between checkpoints (0 = only at the end)
+    keep_ckpts: int = 3         # checkpoints kept (the newest)
+    n_grid: int = 64            # images in each sample grid (fixed latents)
+    device: str = "auto"        # auto | cpu | cuda | mps
+    threads: int = 0            # torch intra-op threads; 0 = leave torch's default
+    progress: bool = True       # progress bar on stderr
+
+
+@dataclass
+class Config:
+    preset: str = "custom"      # name the run folder and `info` report
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Presets: small override dicts on top of the defaults.
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "digits": {
+        "data": {"source": "digits"},
+        "model": {"z_dim": 32, "g_width": 64, "d_width": 64, "conditional": False},
+        "train": {"steps": 3000, "batch": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    "digits-cond": {
+        "data": {"source": "digits"},
+        "model": {"z_dim": 32, "conditional": True},
+        "train": {"steps": 3000, "batch": 64},
+    },
+    "mnist": {
+        "data": {"source": "mnist"},
+        "model": {"z_dim": 64, "g_width": 32, "d_width": 32},
+        "train": {"steps": 3000, "batch": 64},
+    },
+    "ring8": {
+        "data": {"source": "ring8"},
+        "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
+                  "d_norm": "none", "mlp_layers": 3},
+        "optim": {"g_lr": 1e-3, "d_lr": 1e-3, "g_betas": (0.5, 0.999), "d_betas": (0.5, 0.999)},
+        "train": {"steps": 4000, "batch": 256, "ema_beta": 0.99},
+    },
+    "grid25": {
+        "data": {"source": "grid25"},
+        "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
+                  "d_norm": "none", "mlp_layers": 3},
+        "optim": {"g_lr": 1e-3, "d_lr": 1e-3},
+        "train": {"steps": 4000, "batch": 256, "ema_beta": 0.99},
+    },
+    "folder": {
+        "data": {"source": "folder", "size": 32, "resize": "resize"},
+        "train": {"steps": 5000},
+    },
+}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Building and overriding.
+
+def _section_types() -> dict[str, type]:
+    hints = get_type_hints(Config)
+    return {f.name: hints[f.name] for f in fields(Config) if f.name != "preset"}
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    """Convert a parsed value (from TOML/YAML/JSON or a --set string) to the field's type."""
+    typ_s = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    try:
+        if typ_s in ("bool", "<class 'bool'>") or typ is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int or typ_s == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(str(value).replace("_", "")) if isinstance(value, str) else int(value)
+        if typ is float or typ_s == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ is str or typ_s == "str":
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            return str(value)
+        if "tuple" in typ_s:
+            if isinstance(value, str):
+                value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+            vals = tuple(float(v) for v in value)
+            if len(vals) != 2:
+                raise ValueError
+            return vals
+    except (ValueError, TypeError):
+        pass
+    else:
+        return value
+    raise ConfigError(f"config key '{key}' expects {typ_s}, got {value!r}")
+
+
+def _suggest(name: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else f" (valid: {', '.join(valid)})"
+
+
+def _all_keys() -> list[str]:
+    keys = ["preset"]
+    for sec, typ in _section_types().items():
+        keys += [f"{sec}.{f.name}" for f in fields(typ)]
+    return keys
+
+
+def apply_dict(cfg: Config, overrides: dict[str, Any], where: str = "config") -> Config:
+    """Apply a nested {section: {key: value}} dict (or dotted keys) to ``cfg`` in place."""
+    sections = _section_types()
+    for key, value in overrides.items():
+        if "." in key:
+            sec, _, sub = key.partition(".")
+            apply_dict(cfg, {sec: {sub: value}}, where)
+            continue
+        if key == "preset":
+            cfg.preset = _coerce(value, str, "preset")
+            continue
+        if key not in sections:
+            raise ConfigError(f"unknown {where} section '{key}'" + _suggest(key, list(sections) + ["preset"]))
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} section '{key}' must be a table of keys, got {value!r}")
+        obj = getattr(cfg, key)
+        hints = get_type_hints(type(obj))
+        names = [f.name for f in fields(obj)]
+        for sub, v in value.items():
+            if sub not in names:
+                full = [f"{key}.{n}" for n in names]
+                raise ConfigError(f"unknown {where} key '{key}.{sub}'"
+                                  + _suggest(f"{key}.{sub}", full))
+            setattr(obj, sub, _coerce(v, hints[sub], f"{key}.{sub}"))
+    return cfg
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``["optim.d_lr=4e-4", "train.steps=100"]`` -> {"optim.d_lr": "4e-4", ...} (strings; coerced later)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key = key.strip()
+        if "." not in key and key != "preset":
+            # allow a bare key when it is unique across sections
+            owners = [k for k in _all_keys() if k.split(".")[-1] == key]
+            if len(owners) == 1:
+                key = owners[0]
+            else:
+                raise ConfigError(f"unknown config key '{key}'" + _suggest(key, _all_keys()))
+        out[key] = value.strip()
+    return out
+
+
+def load_file(path: str) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        if path.endswith(".toml"):
+            with open(path, "rb") as f:
+                return tomllib.load(f)
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        elif path.endswith(".json"):
+            with open(path) as f:
+                data = json.load(f)
+        else:
+            raise ConfigError(f"config file must end in .toml, .yaml, .yml or .json: {path}")
+    except ConfigError:
+        raise
+    except Exception as e:  # parse errors from any of the three formats
+        raise ConfigError(f"cannot parse config file {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a table of sections")
+    return data
+
+
+def from_dict(d: dict[str, Any]) -> Config:
+    """Exact inverse of Config.to_dict (used to rebuild a run's config from its JSON)."""
+    return apply_dict(Config(), d)
+
+
+def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Config:
+    """A preset name or a config file, then overrides, then validation."""
+    cfg = Config()
+    if name_or_file in PRESETS:
+        apply_dict(cfg, PRESETS[name_or_file], f"preset '{name_or_file}'")
+        cfg.preset = name_or_file
+    elif name_or_file.endswith((".toml", ".yaml", ".yml", ".json")) or os.path.sep in name_or_file:
+        data = load_file(name_or_file)
+        base = data.pop("base", data.pop("preset", None))
+        if base is not None:
+            if base not in PRESETS:
+                raise ConfigError(f"unknown preset '{base}' in {name_or_file}" + _suggest(str(base), preset_names()))
+            apply_dict(cfg, PRESETS[base], f"preset '{base}'")
+        cfg.preset = base or os.path.splitext(os.path.basename(name_or_file))[0]
+        apply_dict(cfg, data, f"config file {name_or_file}")
+    else:
+        raise ConfigError(f"unknown preset '{name_or_file}'" + _suggest(name_or_file, preset_names())
+                          + "; or give a .toml/.yaml config file")
+    apply_dict(cfg, overrides or {}, "--set")
+    validate(cfg)
+    return cfg
+
+
+_CHOICES = {
+    "data.source": ["digits", "mnist", "ring8", "grid25", "stacked-mnist", "folder", "idx", "npz", "auto"],
+    "data.resize": ["error", "resize", "crop"],
+    "model.arch": ["auto", "dcgan", "mlp"],
+    "model.g_norm": ["batch", "none"],
+    "model.d_norm": ["batch", "spectral", "none"],
+    "model.cond_g": ["embed", "cbn"],
+    "model.cond_d": ["projection"],
+    "loss.kind": ["minimax", "ns", "lsgan", "hinge", "wgan"],
+    "train.device": ["auto", "cpu", "cuda", "mps"],
+}
+
+_POSITIVE = ["model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
+             "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
+_NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
+                 "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr"]
+
+
+def get(cfg: Config, key: str) -> Any:
+    sec, _, sub = key.partition(".")
+    return getattr(getattr(cfg, sec), sub)
+
+
+def validate(cfg: Config) -> Config:
+    for key, choices in _CHOICES.items():
+        v = get(cfg, key)
+        if v not in choices:
+            raise ConfigError(f"{key} = {v!r} is not one of: {', '.join(choices)}" + _suggest(str(v), choices))
+    for key in _POSITIVE:
+        if get(cfg, key) <= 0:
+            raise ConfigError(f"{key} must be positive, got {get(cfg, key)}")
+    for key in _NON_NEGATIVE:
+        if get(cfg, key) < 0:
+            raise ConfigError(f"{key} must not be negative, got {get(cfg, key)}")
+    if cfg.data.channels not in (0, 1, 3):
+        raise ConfigError(f"data.channels must be 0 (infer), 1 or 3, got {cfg.data.channels}")
+    if not 0.0 <= cfg.train.ema_beta < 1.0:
+        raise ConfigError(f"train.ema_beta must be in [0, 1), got {cfg.train.ema_beta}")
+    for key in ("optim.g_betas", "optim.d_betas"):
+        b = get(cfg, key)
+        if not all(0.0 <= x < 1.0 for x in b):
+            raise ConfigError(f"{key} must be two numbers in [0, 1), got {b}")
+    return cfg

@@ -1,0 +1,221 @@
+"""The one training loop. It runs a recipe's phases; it never names a network or a loss.
+
+Per step: take the step's batch, run every phase that is due (zero grads, loss, backward,
+optional clipping, optimizer step), update EMA copies, then log, draw the fixed-latent grid
+and checkpoint on their intervals. A checkpoint captures everything the next step depends on, so a
+killed run resumed from it ends bit-identical to one left alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..config import Config
+from ..core import checkpoint as ckpt
+from ..core.errors import CheckpointError
+from ..core.log import Progress, StatsWriter, truncate_stats
+from ..core.seed import global_rng_state, make_generator, seed_all, set_global_rng_state
+from ..recipes import Batch, Recipe, build_recipe
+from .batches import BatchSource
+from .ema import ema_beta, ema_update
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from ..core.errors import ConfigError
+        raise ConfigError("train.device=cuda but no CUDA device is available; use --set train.device=cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: Config, run_dir: str, dataset, resume: str | None = None):
+        self.cfg, self.run_dir, self.dataset = cfg, run_dir, dataset
+        t = cfg.train
+        if t.threads > 0:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        seed_all(t.seed)
+        self.data_info = data_info(dataset)
+        self.recipe: Recipe = build_recipe(cfg, self.data_info, self.device)
+        self.opts = {
+            name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],
+                                   lr=spec.lr, betas=spec.betas, foreach=True)
+            for name, spec in self.recipe.optimizers().items()}
+        self.phases = self.recipe.phases()
+        self.gen = make_generator(t.seed * 1_000_003 + 1, self.device)  # training noise stream
+        self.recipe.gen = self.gen
+        self.batches = BatchSource(dataset, t.batch, t.seed, self.device)
+        self.step = 0
+        self.last_stats: dict[str, float] = {}
+        self.ckpt_dir = os.path.join(run_dir, "checkpoints")
+        self.sample_dir = os.path.join(run_dir, "samples")
+        for folder in (self.ckpt_dir, self.sample_dir):
+            os.makedirs(folder, exist_ok=True)
+            for name in os.listdir(folder):  # leftovers of a write cut short by a kill
+                if ".tmp-" in name:
+                    os.remove(os.path.join(folder, name))
+        self.grid_inputs = self.recipe.grid_inputs(t.n_grid, t.seed)
+        if resume:
+            self._restore(resume)
+            truncate_stats(run_dir, self.step)
+
+    # -- state ----------------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors: dict[str, torch.Tensor] = {}
+        for name, net in self.recipe.nets.items():
+            tensors.update(ckpt.module_tensors(f"net.{name}", net))
+        opt_meta = {}
+        for name, opt in self.opts.items():
+            opt_meta[name], t = ckpt.optimizer_state(f"opt.{name}", opt)
+            tensors.update(t)
+        rng_meta, rng_t = global_rng_state()
+        tensors.update(rng_t)
+        tensors["rng.gen"] = self.gen.get_state()
+        meta = {"version": __version__, "step": self.step, "config": self.cfg.to_dict(),
+                "data": self.data_info, "optimizers": opt_meta, "rng": rng_meta,
+                "recipe": self.recipe.name, "recipe_state": self.recipe.state_dict(),
+                "stats": self.last_stats, "torch_version": torch.__version__,
+                "threads": torch.get_num_threads()}
+        return tensors, meta
+
+    def _restore(self, path: str) -> None:
+        tensors, meta = ckpt.load(path, self.device)
+        for name, net in self.recipe.nets.items():
+            ckpt.load_module(f"net.{name}", net, tensors, path)
+        for name, opt in self.opts.items():
+            if name not in meta.get("optimizers", {}):
+                raise CheckpointError(f"checkpoint {path} has no optimizer '{name}'")
+            ckpt.load_optimizer(f"opt.{name}", opt, meta["optimizers"][name], tensors)
+        set_global_rng_state(meta["rng"], tensors)
+        self.gen.set_state(tensors["rng.gen"])
+        self.recipe.load_state_dict(meta.get("recipe_state", {}))
+        self.step = int(meta["step"])
+        self.last_stats = meta.get("stats", {})
+
+    def save_checkpoint(self) -> str:
+        tensors, meta = self.state()
+        path = os.path.join(self.ckpt_dir, ckpt.ckpt_name(self.step))
+        ckpt.save(path, tensors, meta)
+        ckpt.prune(self.ckpt_dir, self.cfg.train.keep_ckpts)
+        return path
+
+    def write_samples(self) -> str:
+        x = self.recipe.generate(self.grid_inputs)
+        path = os.path.join(self.sample_dir, f"grid-{self.step:08d}.png")
+        reference = None
+        if self.data_info["kind"] == "vector":
+            reference = self.dataset.x[:2000].cpu().numpy()
+        self.recipe.write_grid(x, path, self.grid_inputs, reference=reference)
+        return path
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run_phase(self, phase, batch: Batch, acc: dict[str, torch.Tensor]) -> None:
+        for name, net in self.recipe.nets.items():
+            if name not in self.recipe.ema:
+                net.requires_grad_(name in phase.trains)
+        opt = self.opts[phase.opt]
+        opt.zero_grad(set_to_none=True)
+        loss, stats = phase.loss(batch, self.step)
+        loss.backward()
+        if self.cfg.optim.clip_grad > 0:
+            params = [p for m in phase.trains for p in self.recipe.nets[m].parameters()]
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.optim.clip_grad)
+        opt.step()
+        for k, v in stats.items():  # accumulate on device: no host sync per step
+            acc[k] = acc[k] + v if k in acc else v.clone()
+            acc["n_" + k] = acc.get("n_" + k, 0) + 1
+
+    def fit(self) -> dict[str, Any]:
+        t = self.cfg.train
+        total = t.steps
+        for net in self.recipe.nets.values():
+            net.train()
+        for name in self.recipe.ema:
+            self.recipe.nets[name].eval()
+        stats_w = StatsWriter(self.run_dir)
+        progress = Progress(total, self.step, enabled=t.progress, every=t.log_every)
+        acc: dict[str, Any] = {}
+        t0, step0 = time.perf_counter(), self.step
+        tick = time.perf_counter()
+        try:
+            while self.step < total:
+                batch = self.batches.get(self.step)
+                trained = set()
+                for phase in self.phases:
+                    if phase.due(self.step):
+                        self.run_phase(phase, batch, acc)
+                        trained.update(phase.trains)
+                for ema_name, src in self.recipe.ema.items():
+                    if src in trained:
+                        beta = ema_beta(t.ema_beta, self.step, t.ema_warmup)
+                        ema_update(self.recipe.nets[ema_name], self.recipe.nets[src], beta)
+                self.recipe.after_step(self.step, acc)
+                self.step += 1
+                done = self.step == total
+                if self.step % t.log_every == 0 or done:
+                    now = time.perf_counter()
+                    self.last_stats = self._summarise(acc)
+                    self.last_stats["it_per_s"] = round(t.log_every / max(now - tick, 1e-9), 3)
+                    tick = now
+                    stats_w.write(self.step, self.last_stats)
+                    acc = {}
+                progress.update(self.step, {k: v for k, v in self.last_stats.items() if k.startswith("loss")},
+                                force=done)
+                if (t.sample_every and self.step % t.sample_every == 0) or done:
+                    self.write_samples()
+                if (t.ckpt_every and self.step % t.ckpt_every == 0) or done:
+                    self.save_checkpoint()
+        finally:
+            progress.close()
+            stats_w.close()
+        elapsed = time.perf_counter() - t0
+        return {"run_dir": self.run_dir, "step": self.step, "elapsed_s": round(elapsed, 2),
+                "it_per_s": round((self.step - step0) / max(elapsed, 1e-9), 2), "stats": self.last_stats}
+
+    @staticmethod
+    def _summarise(acc: dict[str, Any]) -> dict[str, float]:
+        keys = [k for k in acc if not k.startswith("n_")]
+        if not keys:
+            return {}
+        vals = torch.stack([acc[k].float() / acc["n_" + k] for k in keys]).cpu().tolist()  # one sync
+        return {k: round(v, 5) for k, v in zip(keys, vals)}
+
+
+def data_info(dataset) -> dict[str, Any]:
+    """The data facts a checkpoint needs to rebuild and sample its networks without the data."""
+    info = dict(dataset.info())
+    if getattr(dataset, "modes", None) is not None:
+        info["modes"] = dataset.modes.tolist()
+        info["sigma"] = dataset.sigma
+    return info
+
+
+def write_run_files(run_dir: str, cfg: Config, data_info: dict) -> None:
+    ckpt.atomic_write_bytes(os.path.join(run_dir, "config.json"), cfg.to_json().encode())
+    ckpt.atomic_write_bytes(os.path.join(run_dir, "data.json"), json.dumps(data_info, indent=2).encode())
+
+
+def load_run_config(run_dir: str) -> Config:
+    from ..config import from_dict
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise CheckpointError(f"{run_dir} is not a run folder (no config.json)")
+    try:
+        with open(path) as f:
+            return from_dict(json.load(f))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+
+
+__all__ = ["Trainer", "resolve_device", "write_run_files", "load_run_config"]

@@ -1,0 +1,312 @@
+"""Feature extractors for the offline metrics (FD, KID, k-NN, PRDC, mode counts).
+
+Every extractor maps images ``(N, C, H, W)`` in [-1, 1] to ``(N, dim)`` float32 features, runs in eval
+mode and is deterministic. Each records a ``sha256`` so a metric protocol names the exact network:
+
+- ``raw``          the flattened pixels; no weights.
+- ``lenet-mnist``  a LeNet-style classifier trained on MNIST (28x28, 1 channel); 128-D features.
+- ``digits``       a small classifier trained on sklearn digits (8x8, 1 channel); 128-D features.
+- ``random-conv``  a randomly initialised CNN fixed by a seed (any images); 256-D features.
+- ``inception``    the FID Inception-v3 network, loaded from a local file (see ``inception.py``).
+
+Input conversion (done by every extractor's ``features``):
+- channels: 3-channel input to a 1-channel network becomes luminance (ITU-R BT.601 weights);
+  ``extract(..., channels="split")`` instead runs each channel alone and concatenates the features.
+  1-channel input to a 3-channel network is repeated to 3 channels.
+- size: images whose side differs from the network's input side are resized bilinearly (antialiased
+  when shrinking) to that square side; non-square images are stretched.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..core.errors import CheckpointError, ConfigError, DataError
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+TRAIN_SCRIPT = "python benchmarks/train_extractors.py"
+EXTRACTORS = ("raw", "lenet-mnist", "digits", "random-conv", "inception")
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Extractor(nn.Module):
+    """Base class; subclasses set the class attributes and implement ``features``."""
+
+    name: str = ""
+    dim: int = 0
+    sha256: str = ""
+    in_channels: int = 0    # 0 = any
+    in_size: int = 0        # side of the square input the network runs at; 0 = any
+    antialias: bool = True  # antialiased bilinear resize when shrinking
+
+    def finish(self) -> "Extractor":
+        self.eval()
+        self.requires_grad_(False)
+        return self
+
+    def prepare(self, x: Tensor) -> Tensor:
+        """Check the batch and convert it to the network's channels and size."""
+        if x.ndim != 4:
+            raise DataError(f"the {self.name} extractor expects images (N, C, H, W), got shape {tuple(x.shape)}")
+        x = x.float()
+        c = x.shape[1]
+        if self.in_channels == 1 and c == 3:
+            w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+            x = (x * w).sum(1, keepdim=True)
+        elif self.in_channels == 3 and c == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif self.in_channels and c != self.in_channels:
+            raise DataError(f"the {self.name} extractor takes 1- or 3-channel images, got {c} channels")
+        if self.in_size and tuple(x.shape[-2:]) != (self.in_size, self.in_size):
+            shrink = self.antialias and min(x.shape[-2:]) > self.in_size
+            x = F.interpolate(x, size=(self.in_size, self.in_size), mode="bilinear",
+                              align_corners=False, antialias=shrink)
+        return x
+
+    def features(self, x: Tensor) -> Tensor:  # (N, C, H, W) -> (N, dim)
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x)
+
+    def logits(self, x: Tensor) -> Tensor | None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "dim": self.dim, "sha256": self.sha256,
+                "input": {"channels": self.in_channels or "any", "size": self.in_size or "any"}}
+
+
+class RawExtractor(Extractor):
+    """Flattened pixels. ``dim`` comes from ``shape=(C, H, W)`` or is fixed by the first batch."""
+
+    name = "raw"
+
+    def __init__(self, shape: tuple[int, ...] | None = None) -> None:
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape) if shape else None
+        self.dim = int(torch.tensor(self.shape).prod()) if self.shape else 0
+        self.finish()
+
+    def features(self, x: Tensor) -> Tensor:
+        if self.shape is None:
+            self.shape, self.dim = tuple(x.shape[1:]), int(x[0].numel())
+        if tuple(x.shape[1:]) != self.shape:
+            raise DataError(f"the raw extractor was set up for shape {self.shape}, got {tuple(x.shape[1:])}")
+        return x.float().flatten(1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Classifiers trained by benchmarks/train_extractors.py and shipped in ganforge/weights/.
+
+class SmallClassifier(nn.Module):
+    """``body`` gives the penultimate (post-ReLU) features, ``head`` the class logits."""
+
+    def __init__(self, body: nn.Sequential, dim: int, classes: int, dropout: float) -> None:
+        super().__init__()
+        self.body, self.drop, self.head = body, nn.Dropout(dropout), nn.Linear(dim, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.drop(self.body(x)))
+
+
+def lenet(classes: int = 10) -> SmallClassifier:
+    """LeNet-5 layout (LeCun et al. 1998) with ReLU and max-pooling; 28x28x1 -> 128-D, ~130k params."""
+    body = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),    # 20 x 12 x 12
+                         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),   # 50 x 4 x 4
+                         nn.Flatten(), nn.Linear(800, 128), nn.ReLU())
+    return SmallClassifier(body, 128, classes, dropout=0.3)
+
+
+def digits_net(classes: int = 10) -> SmallClassifier:
+    """Two 3x3 convs and one pool for 8x8x1 digits -> 128-D, ~150k params."""
+    body = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 64 x 4 x 4
+                         nn.Flatten(), nn.Linear(1024, 128), nn.ReLU())
+    return SmallClassifier(body, 128, classes, dropout=0.3)
+
+
+# name -> (builder, input side, data source, fraction of the data used for training)
+CLASSIFIERS: dict[str, tuple[Any, int, str, float]] = {
+    "lenet-mnist": (lenet, 28, "mnist", 0.8),
+    "digits": (digits_net, 8, "digits", 0.8),
+}
+
+
+def classifier_split(name: str, n: int, seed: int) -> tuple[Tensor, Tensor]:
+    """(train, test) indices of a classifier's data: MNIST in file order (first 80% / last 20%), digits
+    after a permutation drawn from ``seed``. The test split here is the one the card's accuracy is on."""
+    frac = CLASSIFIERS[name][3]
+    order = torch.arange(n) if name == "lenet-mnist" else torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_train = int(round(frac * n))
+    return order[:n_train], order[n_train:]
+
+
+class ClassifierExtractor(Extractor):
+    """Penultimate-layer features of a shipped classifier; ``logits`` gives its class scores."""
+
+    in_channels = 1
+
+    def __init__(self, name: str, net: SmallClassifier, card: dict[str, Any], sha256: str) -> None:
+        super().__init__()
+        self.name, self.net, self.card, self.sha256 = name, net, card, sha256
+        self.dim, self.in_size = net.head.in_features, CLASSIFIERS[name][1]
+        self.classes = net.head.out_features
+        self.finish()
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.net.body(self.prepare(x))
+
+    def logits(self, x: Tensor) -> Tensor:
+        return self.net.head(self.features(x))
+
+    @torch.no_grad()
+    def classify_channels(self, x: Tensor, batch: int = 500) -> Tensor:
+        """Label each channel alone and combine the digits base 10, first channel most significant:
+        (N, 3, H, W) -> 100*d1 + 10*d2 + d3 (stacked MNIST, Metz et al. 2017); (N, 1, H, W) -> d1."""
+        if x.ndim != 4:
+            raise DataError(f"classify_channels expects images (N, C, H, W), got shape {tuple(x.shape)}")
+        self.eval()
+        out = torch.zeros(x.shape[0], dtype=torch.int64)
+        for c in range(x.shape[1]):
+            for i in range(0, x.shape[0], batch):
+                labels = self.logits(x[i:i + batch, c:c + 1]).argmax(1).cpu()
+                out[i:i + batch] = out[i:i + batch] * self.classes + labels
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        card = {k: v for k, v in self.card.items() if k != "sha256"}
+        return {**card, **super().describe()}
+
+
+def load_classifier(name: str, path: str | os.PathLike | None = None) -> ClassifierExtractor:
+    """Load ``<name>.safetensors`` (shipped, or ``path``) and check it against the JSON card beside it."""
+    from safetensors.torch import load_file
+
+    weights = Path(path) if path else WEIGHTS_DIR / f"{name}.safetensors"
+    card_path = weights.with_suffix(".json")
+    how = f"run `{TRAIN_SCRIPT} --only {name}` to rebuild it"
+    if not weights.is_file() or not card_path.is_file():
+        missing = weights if not weights.is_file() else card_path
+        raise CheckpointError(f"extractor weights not found: {missing}; {how}")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"cannot read the weight card {card_path}: {e}; {how}") from None
+    digest = file_sha256(weights)
+    if card.get("sha256") != digest:
+        raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card {card_path.name} says "
+                              f"{str(card.get('sha256'))[:12]}...; the file is damaged or stale, {how}")
+    net = CLASSIFIERS[name][0](int(card.get("classes", 10)))
+    try:
+        net.load_state_dict(load_file(str(weights)))
+    except Exception as e:  # safetensors header errors or key/shape mismatches
+        raise CheckpointError(f"{weights} does not hold {name} weights ({str(e).splitlines()[0]}); {how}") from None
+    return ClassifierExtractor(name, net, card, digest)
+
+
+# ----------------------------------------------------------------------------------------------
+# Random features: Naeem et al. 2020 ("Reliable Fidelity and Diversity Metrics for Generative
+# Models", ICML) evaluate randomly initialised CNN embeddings for data far from ImageNet; Lee, Kim &
+# Lee 2023 ("Demystifying Randomly Initialized Networks for Evaluating Generative Models", AAAI)
+# show such features rank generative models much like trained ones.
+
+class RandomConvExtractor(Extractor):
+    """Three 3x3 convs (64-128-128 channels, He-normal weights from a seeded generator) at 32x32x3;
+    features = global average and global max of the last map, concatenated (256-D)."""
+
+    name = "random-conv"
+    in_channels = 3
+
+    def __init__(self, seed: int = 0, size: int = 32) -> None:
+        super().__init__()
+        if int(size) < 8:
+            raise ConfigError(f"random-conv size must be at least 8, got {size}")
+        self.seed, self.in_size = int(seed), int(size)
+        self.net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(64, 128, 3, stride=2, padding=1), nn.ReLU(),
+                                 nn.Conv2d(128, 128, 3, stride=2, padding=1), nn.ReLU())
+        self.dim = 256
+        gen = torch.Generator().manual_seed(self.seed)
+        h = hashlib.sha256()
+        with torch.no_grad():
+            for conv in (m for m in self.net if isinstance(m, nn.Conv2d)):
+                fan_in = conv.weight[0].numel()
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+                conv.bias.copy_((torch.rand(conv.bias.shape, generator=gen) * 2 - 1) / fan_in ** 0.5)
+        for key, t in self.net.state_dict().items():  # the digest names exactly this network
+            h.update(f"{key}{tuple(t.shape)}".encode())
+            h.update(t.contiguous().numpy().tobytes())
+        self.sha256 = h.hexdigest()
+        self.finish()
+
+    def features(self, x: Tensor) -> Tensor:
+        h = self.net(self.prepare(x))  # (N, 128, s/4, s/4)
+        return torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "seed": self.seed}
+
+
+# ----------------------------------------------------------------------------------------------
+
+_OPTIONS = {"raw": ("shape",), "lenet-mnist": ("path",), "digits": ("path",),
+            "random-conv": ("seed", "size"), "inception": ("path", "sha256")}
+
+
+def get_extractor(name: str, **options: Any) -> Extractor:
+    """Build an extractor by name; options: raw(shape), lenet-mnist/digits(path), random-conv(seed,
+    size), inception(path, sha256)."""
+    if name not in EXTRACTORS:
+        close = difflib.get_close_matches(str(name), EXTRACTORS, n=1, cutoff=0.4)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown feature extractor '{name}'{hint}; choose one of: {', '.join(EXTRACTORS)}")
+    bad = sorted(set(options) - set(_OPTIONS[name]))
+    if bad:
+        raise ConfigError(f"the {name} extractor has no option '{bad[0]}'; its options: "
+                          f"{', '.join(_OPTIONS[name])}")
+    if name == "raw":
+        return RawExtractor(**options)
+    if name in CLASSIFIERS:
+        return load_classifier(name, **options)
+    if name == "random-conv":
+        return RandomConvExtractor(**options)
+    from .inception import load_inception
+    return load_inception(**options)
+
+
+@torch.no_grad()
+def extract(extractor: Extractor, x: Tensor, batch: int = 500, channels: str = "luminance") -> Tensor:
+    """Features of ``x`` (N, C, H, W) in batches -> (N, dim) float32 on the CPU.
+
+    ``channels="split"`` (1-channel extractors, C > 1 input): each channel is featurised alone and
+    the results concatenated -> (N, C * dim); the default converts colour to luminance."""
+    if channels not in ("luminance", "split"):
+        raise ConfigError(f"extract channels must be 'luminance' or 'split', got {channels!r}")
+    if batch <= 0:
+        raise ConfigError(f"extract batch must be positive, got {batch}")
+    x = torch.as_tensor(x)
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise DataError(f"extract expects a non-empty image batch (N, C, H, W), got shape {tuple(x.shape)}")
+    extractor.eval()
+    if channels == "split" and extractor.in_channels == 1 and x.shape[1] > 1:
+        return torch.cat([extract(extractor, x[:, c:c + 1], batch) for c in range(x.shape[1])], 1)
+    device = next(extractor.parameters(), torch.empty(0)).device
+    parts = [extractor.features(x[i:i + batch].to(device)).float().cpu() for i in range(0, x.shape[0], batch)]
+    return torch.cat(parts)

@@ -1,0 +1,125 @@
+"""The adversarial recipe for images and vectors, unconditional or class-conditional.
+
+D phase: D learns to score real examples above G's samples. G phase (every n_critic-th step):
+G learns to raise D's score of its samples. G_ema, an exponential moving average of G, draws the
+samples users see.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..core.errors import ConfigError
+from ..core.render import save_image_grid, save_scatter
+from ..losses import d_loss, g_loss
+from ..nets import build_discriminator, build_generator
+from .base import Batch, OptimSpec, Phase, Recipe
+
+
+class GANRecipe(Recipe):
+    name = "gan"
+    ema = {"G_ema": "G"}
+
+    def __init__(self, cfg, data_info: dict, device: torch.device):
+        super().__init__(cfg, data_info, device)
+        m = cfg.model
+        self.shape = tuple(data_info["shape"])
+        self.num_classes = int(data_info.get("num_classes", 0)) if m.conditional else 0
+        if m.conditional and self.num_classes == 0:
+            raise ConfigError("model.conditional needs labelled data (class sub-folders, an IDX labels file "
+                              "or an NPZ key 'y'); set model.conditional=false for unlabelled data")
+        self.z_dim = m.z_dim
+        G = build_generator(m, self.shape, self.num_classes).to(device)
+        D = build_discriminator(m, self.shape, self.num_classes).to(device)
+        G_ema = build_generator(m, self.shape, self.num_classes).to(device)
+        G_ema.load_state_dict(G.state_dict())
+        G_ema.eval().requires_grad_(False)
+        self.nets = {"G": G, "D": D, "G_ema": G_ema}
+
+    # -- training -------------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimSpec]:
+        o = self.cfg.optim
+        return {"G": OptimSpec(("G",), o.g_lr, tuple(o.g_betas)),
+                "D": OptimSpec(("D",), o.d_lr, tuple(o.d_betas))}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("D", "D", ("D",), self.d_step),
+                Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+
+    def _latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.z_dim, generator=self.gen, device=self.device)  # (B, z_dim)
+        y = (torch.randint(0, self.num_classes, (n,), generator=self.gen, device=self.device)
+             if self.num_classes else None)
+        return z, y
+
+    def d_step(self, batch: Batch, step: int):
+        G, D = self.nets["G"], self.nets["D"]
+        y_real = batch.y if self.num_classes else None
+        z, y_fake = self._latents(batch.x.shape[0])
+        with torch.no_grad():
+            fake = G(z, y_fake)
+        real_logits = D(batch.x, y_real)          # (B,)
+        fake_logits = D(fake, y_fake)             # (B,)
+        loss = d_loss(self.cfg.loss.kind, real_logits, fake_logits)
+        return loss, {"loss_D": loss.detach(), "D_real": real_logits.detach().mean(),
+                      "D_fake": fake_logits.detach().mean()}
+
+    def g_step(self, batch: Batch, step: int):
+        G, D = self.nets["G"], self.nets["D"]
+        z, y_fake = self._latents(batch.x.shape[0])
+        loss = g_loss(self.cfg.loss.kind, D(G(z, y_fake), y_fake))
+        return loss, {"loss_G": loss.detach()}
+
+    # -- sampling -------------------------------------------------------------------------------
+    def latents_for(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+                    labels: list[int] | int | None = None) -> dict[str, torch.Tensor]:
+        """Latents for ``n`` samples from one seed, or one latent per seed so any sample can be redrawn alone."""
+        if seeds is not None:
+            z = torch.stack([torch.randn(self.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
+        else:
+            z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed))
+        out = {"z": z.to(self.device)}
+        if self.num_classes:
+            count = z.shape[0]
+            if labels is None:
+                base = seeds if seeds is not None else range(count)
+                y = torch.tensor([s % self.num_classes for s in base])
+            else:
+                y = torch.as_tensor(labels).reshape(-1).expand(count) if np.ndim(labels) == 0 else torch.as_tensor(labels)
+                if y.shape[0] != count or y.min() < 0 or y.max() >= self.num_classes:
+                    raise ConfigError(f"labels must be {count} class indices in 0..{self.num_classes - 1}")
+            out["y"] = y.long().to(self.device)
+        return out
+
+    def grid_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        return self.latents_for(n, seed=seed + 7919)  # a stream apart from the training noise
+
+    @torch.no_grad()
+    def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 1024) -> torch.Tensor:
+        G = self.nets[net or self.sampler_net()]
+        was_training = G.training
+        G.eval()
+        z, y = inputs["z"], inputs.get("y")
+        out = torch.cat([G(z[i:i + batch], None if y is None else y[i:i + batch])
+                         for i in range(0, z.shape[0], batch)])
+        G.train(was_training)
+        return out
+
+    def to_output(self, x: torch.Tensor) -> np.ndarray:
+        """Samples in the user's format: images uint8 (N, C, H, W); vectors float32 (N, D)."""
+        if self.data_info["kind"] == "image":
+            return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+        return x.float().cpu().numpy()
+
+    def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor],
+                   reference: np.ndarray | None = None) -> None:
+        out = self.to_output(x)
+        if self.data_info["kind"] == "image":
+            nrow = self.num_classes if self.num_classes and self.num_classes <= 16 else None
+            save_image_grid(out, path, nrow=nrow or int(math.ceil(math.sqrt(len(out)))))
+        elif out.shape[1] == 2:
+            modes = self.data_info.get("modes")
+            save_scatter(out, path, reference=reference,
+                         modes=np.asarray(modes) if modes is not None else None)
