@@ -41,11 +41,44 @@ class ModelConfig:
     conditional: bool = False   # class-conditional G and D (needs labelled data)
     cond_g: str = "embed"       # embed (label embedding joined to z) | cbn (conditional batch norm)
     cond_d: str = "projection"  # projection discriminator (Miyato & Koyama 2018)
+    pack: int = 1               # PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off
+    mbstd: int = 0              # minibatch standard-deviation layer group size in D (Karras et al. 2018); 0 = off
+    g_sn: bool = False          # spectral normalisation in G too (Zhang et al. 2019)
 
 
 @dataclass
 class LossConfig:
     kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan
+
+
+@dataclass
+class RegConfig:
+    gp: float = 0.0             # WGAN-GP weight (Gulrajani et al. 2017); 0 = off
+    r1: float = 0.0             # R1 zero-centred penalty on real data (Mescheder et al. 2018); 0 = off
+    r2: float = 0.0             # R2 zero-centred penalty on generated data; 0 = off
+    interval: int = 16          # lazy regularisation: penalties every k steps, scaled by k
+    label_smooth: float = 0.0   # one-sided label smoothing: real target 1 - s (Salimans et al. 2016)
+    inst_noise: float = 0.0     # instance noise std at step 0 (Sonderby et al. 2017); 0 = off
+    inst_noise_steps: int = 0   # steps over which the noise decays linearly to 0 (0 = never decays)
+
+
+@dataclass
+class AugmentConfig:
+    policy: str = ""            # DiffAugment policies, comma-separated: color,translation,cutout (Zhao et al. 2020)
+    ada: bool = False           # adaptive augmentation probability (Karras et al. 2020)
+    ada_target: float = 0.6     # target of the overfitting signal r_t = E[sign(D(real))]
+    ada_interval: int = 4       # steps between p adjustments
+    ada_speed: int = 500        # images over which p can move by 1 (ADA's adjustment speed, scaled to small data)
+    p: float = 0.0              # fixed augmentation probability when ada is off (1 with a policy and no ada)
+
+
+@dataclass
+class EvalConfig:
+    every: int = 0              # steps between evaluations during training; 0 = off
+    metrics: str = ""           # comma-separated metric names; "" = the default for the data kind
+    n: int = 2000               # generated samples per evaluation
+    extractor: str = "auto"     # feature space: auto | raw | digits | lenet-mnist | random-conv | inception
+    best: str = ""              # metric whose best value keeps checkpoints/best.safetensors ("" = first metric)
 
 
 @dataclass
@@ -73,6 +106,10 @@ class TrainConfig:
     device: str = "auto"        # auto | cpu | cuda | mps
     threads: int = 0            # torch intra-op threads; 0 = leave torch's default
     progress: bool = True       # progress bar on stderr
+    nan_retries: int = 3        # NaN/Inf guard: roll back to the last good checkpoint this many times
+    nan_lr_factor: float = 0.5  # learning rates are multiplied by this after each rollback
+    collapse_every: int = 0     # steps between diversity checks on the fixed-latent samples; 0 = off
+    collapse_threshold: float = 0.3  # warn when sample diversity falls below this fraction of the data's
 
 
 @dataclass
@@ -81,8 +118,11 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    reg: RegConfig = field(default_factory=RegConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -306,10 +346,13 @@ _CHOICES = {
     "train.device": ["auto", "cpu", "cuda", "mps"],
 }
 
-_POSITIVE = ["model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
+_POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_speed", "eval.n",
+             "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
-                 "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr"]
+                 "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr",
+                 "model.mbstd", "reg.gp", "reg.r1", "reg.r2", "reg.label_smooth", "reg.inst_noise",
+                 "reg.inst_noise_steps", "eval.every", "train.nan_retries", "train.collapse_every"]
 
 
 def get(cfg: Config, key: str) -> Any:

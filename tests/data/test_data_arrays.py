@@ -146,3 +146,10 @@ def test_npz_corrupt_and_bad_shapes(tmp_path):
 def test_auto_cannot_guess(tmp_path):
     (tmp_path / "data.bin").write_bytes(b"123")
     _one_line("cannot tell the format", tmp_path / "data.bin", source="auto")
+
+
+def test_npz_object_arrays_are_never_unpickled(tmp_path):
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    _one_line("Python objects", tmp_path / "o.npy", source="npz")
+    (tmp_path / "t.npz").write_bytes(b"plain text")
+    _one_line("not a NumPy", tmp_path / "t.npz", source="npz")

@@ -45,7 +45,7 @@ def test_split_is_disjoint_seeded_and_complete():
     ds = _images(n=20)
     a, b = ds.split(0.75, seed=3)
     assert len(a) == 15 and len(b) == 5
-    rows = lambda d: {tuple(r.flatten().tolist()) for r in d.x}  # noqa: E731
+    rows = lambda d: {tuple(r.flatten().tolist()) for r in d.x}
     assert not rows(a) & rows(b)
     assert rows(a) | rows(b) == rows(ds)
     a2, _ = ds.split(0.75, seed=3)

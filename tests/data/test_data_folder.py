@@ -139,3 +139,14 @@ def test_auto_source_picks_folder(tmp_path):
     _png(tmp_path / "a.png", _grey(0))
     ds = load_dataset(DataConfig(source="auto", path=str(tmp_path)))
     assert ds.x.shape == (1, 1, 4, 4)
+
+
+def test_sixteen_bit_and_bitmap_greys(tmp_path):
+    Image.fromarray(np.arange(16, dtype=np.uint16).reshape(4, 4) * 4369).save(tmp_path / "a16.png")
+    _png(tmp_path / "b.bmp", _grey(77))
+    Image.fromarray(_grey(255)).convert("1").save(tmp_path / "c.png")
+    ds = _load(tmp_path)
+    u = to_uint8(ds.x)
+    assert ds.x.shape == (3, 1, 4, 4)
+    assert u[0, 0].ravel().tolist() == [17 * k for k in range(16)]  # 16-bit scaled to 8-bit
+    assert u[1:, 0, 0, 0].tolist() == [77, 255]

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import os
 
+from ..config import DataConfig
 from ..core.errors import DataError
 from .builtin import STACKED_MNIST_CAP, data_roots, find_data, load_digits, load_mnist, load_stacked_mnist
 from .dataset import Dataset, apply_limit, conform_images, to_uint8
 from .images import IMAGE_EXTS, read_folder, read_idx, read_idx_dataset, read_npz
 from .toy2d import TOY_SETS, make_toy
 
-__all__ = ["Dataset", "load_dataset", "find_data", "to_uint8", "infer_source", "SOURCES",
-           "TOY_SETS", "IMAGE_EXTS", "STACKED_MNIST_CAP", "read_idx", "make_toy"]
+__all__ = ["IMAGE_EXTS", "SOURCES", "STACKED_MNIST_CAP", "TOY_SETS", "Dataset", "find_data",
+           "infer_source", "load_dataset", "make_toy", "read_idx", "to_uint8"]
 
 SOURCES = ("digits", "mnist", "stacked-mnist", "ring8", "grid25", "folder", "idx", "npz", "auto")
 
 
-def load_dataset(cfg, seed: int = 0) -> Dataset:
+def load_dataset(cfg: DataConfig, seed: int = 0) -> Dataset:
     """Load ``cfg`` (a DataConfig): dispatch on cfg.source, then apply limit, labels, channels and size."""
     source = cfg.source
     path = ""

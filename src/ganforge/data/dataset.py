@@ -56,7 +56,7 @@ class Dataset:
         Both parts keep the original order of their examples, so ``split`` is a pure partition.
         """
         n = len(self)
-        k = int(round(frac * n))
+        k = round(frac * n)
         if not 0.0 < frac < 1.0 or k == 0 or k == n:
             raise DataError(f"cannot split the {n} examples of {self.name} at fraction {frac}: "
                             "both parts must be non-empty (use a fraction between 0 and 1)")

@@ -23,6 +23,9 @@ from .dataset import Dataset, check_labels, images_to_float, limit_indices, numb
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 _GREY_MODES = {"1", "L", "LA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
+# What PIL raises for unreadable, corrupt or truncated files (UnidentifiedImageError is an OSError).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error,
+                  Image.DecompressionBombError)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,7 +76,7 @@ def _header(path: str) -> tuple[str, int, int]:
     try:
         with Image.open(path) as im:
             return im.mode, im.width, im.height
-    except Exception as e:  # any failure to parse the file is the file's fault
+    except _DECODE_ERRORS as e:
         raise DataError(f"cannot read image {path}: {_first_line(e)}; remove or replace the file") from None
 
 
@@ -118,7 +121,7 @@ def _decode(path: str, channels: int, size: int, resize: str) -> np.ndarray:
             im.load()
             im = _fit(_to_mode(im, channels), size, resize)
             a = np.asarray(im, dtype=np.uint8)
-    except Exception as e:  # truncated or corrupt pixel data
+    except _DECODE_ERRORS as e:  # truncated or corrupt pixel data
         raise DataError(f"cannot decode image {path}: {_first_line(e)}; remove or replace the file") from None
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
@@ -234,6 +237,10 @@ def read_npz(path: str, labels: bool = True) -> Dataset:
 
 
 def _load_arrays(path: str, labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY" and magic[:4] != b"PK\x03\x04":  # .npy header / zip archive
+        raise DataError(f"{path} is not a NumPy .npz/.npy file; save arrays with numpy.savez(path, x=..., y=...)")
     try:
         obj = np.load(path, allow_pickle=False)
         if not isinstance(obj, np.lib.npyio.NpzFile):
@@ -245,7 +252,12 @@ def _load_arrays(path: str, labels: bool) -> tuple[np.ndarray, np.ndarray | None
             return obj["x"], (obj["y"] if labels and "y" in obj.files else None)
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+    except ValueError as e:
+        if "pickle" in str(e):  # object arrays are never unpickled
+            raise DataError(f"{path} holds Python objects, which ganforge does not load; "
+                            "save plain numeric arrays") from None
+        raise DataError(f"cannot read {path} as a NumPy .npz/.npy file: {_first_line(e)}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise DataError(f"cannot read {path} as a NumPy .npz/.npy file: {_first_line(e)}") from None
 
 
