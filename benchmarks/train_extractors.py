@@ -79,6 +79,7 @@ def train_one(name: str, seed: int, out: Path) -> dict:
     acc = accuracy(net, xte, yte)
     path = out / f"{name}.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    path.chmod(0o644)  # package data: readable by everyone
     card = {
         "name": name,
         "architecture": (builder.__doc__ or "").strip(),

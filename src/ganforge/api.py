@@ -64,6 +64,14 @@ def resolve_config(preset: str | C.Config = "digits", *, data: str | None = None
     return C.validate(cfg)
 
 
+def _evaluator(cfg: C.Config, dataset):
+    if cfg.eval.every <= 0:
+        return None
+    from .engine import data_info
+    from .metrics.protocol import PeriodicEval
+    return PeriodicEval(cfg, dataset, data_info(dataset))
+
+
 def train(preset: str | C.Config = "digits", *, data: str | None = None, out: str | None = None,
           steps: int | None = None, seed: int | None = None, overrides: dict | list | None = None,
           runs_root: str = "runs", progress: bool | None = None) -> TrainResult:
@@ -75,7 +83,7 @@ def train(preset: str | C.Config = "digits", *, data: str | None = None, out: st
     run_dir = prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset)
     created = not os.listdir(run_dir)
     try:
-        trainer = Trainer(cfg, run_dir, dataset)
+        trainer = Trainer(cfg, run_dir, dataset, evaluator=_evaluator(cfg, dataset))
         write_run_files(run_dir, cfg, trainer.data_info)
     except BaseException:
         if created:  # a failure before the first step leaves no half-made run behind
@@ -97,7 +105,7 @@ def resume(run_dir: str, steps: int | None = None, progress: bool | None = None)
     if progress is not None:
         cfg.train.progress = progress
     dataset = load_dataset(cfg.data, seed=cfg.train.seed)
-    trainer = Trainer(cfg, run_dir, dataset, resume=path)
+    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=_evaluator(cfg, dataset))
     write_run_files(run_dir, cfg, trainer.data_info)
     if trainer.step >= cfg.train.steps:
         return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)

@@ -42,6 +42,18 @@ def _add_info(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="measure a run (or two data sets) with offline metrics")
+    p.add_argument("run", nargs="?", help="run folder or checkpoint (omit with --real/--fake)")
+    p.add_argument("--real", help="reference data: NPZ (key x), image folder or IDX file")
+    p.add_argument("--fake", help="generated data to compare with --real")
+    p.add_argument("--metrics", help="comma-separated, e.g. fd,kid,pr,dc,one_nn (default per data kind)")
+    p.add_argument("--n", type=int, help="generated samples (default: half the real data, at most 10,000)")
+    p.add_argument("--extractor", default="auto", help="feature space: auto, raw, digits, lenet-mnist, random-conv, inception")
+    p.add_argument("--seed", type=int, default=0, help="sampling and subset seed")
+    p.add_argument("--json", dest="json_path", help="where to write the JSON result (default RUN/eval/<time>.json)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="ganforge", description="Generative adversarial networks, trained and measured.")
     ap.add_argument("--version", action="version", version=f"ganforge {__version__}")
@@ -49,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_sample(sub)
     _add_info(sub)
+    _add_eval(sub)
     sub.add_parser("presets", help="list the built-in presets")
     return ap
 
@@ -107,6 +120,26 @@ def cmd_info(a) -> int:
     return 0
 
 
+def cmd_eval(a) -> int:
+    from . import evaluate
+    if a.run and (a.real or a.fake):
+        print("ganforge: error: give a RUN, or --real and --fake, not both", file=sys.stderr)
+        return 2
+    if a.run:
+        res = evaluate.evaluate_run(a.run, metrics=a.metrics, n=a.n, extractor=a.extractor, seed=a.seed,
+                                    json_path=a.json_path)
+    elif a.real and a.fake:
+        res = evaluate.evaluate_files(a.real, a.fake, metrics=a.metrics, extractor=a.extractor, seed=a.seed,
+                                      n=a.n, json_path=a.json_path)
+    else:
+        print("ganforge: error: give a RUN to evaluate, or both --real and --fake", file=sys.stderr)
+        return 2
+    print(evaluate.format_table(res))
+    if res.get("json"):
+        print(f"written: {res['json']}")
+    return 0
+
+
 def cmd_presets(a) -> int:
     from .config import PRESETS
     for name, p in sorted(PRESETS.items()):
@@ -114,7 +147,7 @@ def cmd_presets(a) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets}
 
 
 def main(argv: list[str] | None = None) -> int:

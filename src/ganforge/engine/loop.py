@@ -39,8 +39,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, run_dir: str, dataset, resume: str | None = None):
+    def __init__(self, cfg: Config, run_dir: str, dataset, resume: str | None = None, evaluator=None):
         self.cfg, self.run_dir, self.dataset = cfg, run_dir, dataset
+        self.evaluator = evaluator  # callable(recipe) -> (metrics, is_best), run every cfg.eval.every steps
         t = cfg.train
         if t.threads > 0:
             torch.set_num_threads(t.threads)
@@ -119,6 +120,14 @@ class Trainer:
         self.recipe.write_grid(x, path, self.grid_inputs, reference=reference)
         return path
 
+    def evaluate(self, stats_w: StatsWriter) -> None:
+        metrics, is_best = self.evaluator(self.recipe)
+        stats_w.write(self.step, {f"eval/{k}": v for k, v in metrics.items()})
+        if is_best:  # kept apart from the rolling checkpoints, never pruned
+            tensors, meta = self.state()
+            meta["eval"] = metrics
+            ckpt.save(os.path.join(self.ckpt_dir, "best.safetensors"), tensors, meta)
+
     # -- the loop -------------------------------------------------------------------------------
     def run_phase(self, phase, batch: Batch, acc: dict[str, torch.Tensor]) -> None:
         for name, net in self.recipe.nets.items():
@@ -176,6 +185,8 @@ class Trainer:
                     self.write_samples()
                 if (t.ckpt_every and self.step % t.ckpt_every == 0) or done:
                     self.save_checkpoint()
+                if self.evaluator is not None and (self.step % self.cfg.eval.every == 0 or done):
+                    self.evaluate(stats_w)
         finally:
             progress.close()
             stats_w.close()

@@ -153,7 +153,10 @@ def classifier_split(name: str, n: int, seed: int) -> tuple[Tensor, Tensor]:
     """(train, test) indices of a classifier's data: MNIST in file order (first 80% / last 20%), digits
     after a permutation drawn from ``seed``. The test split here is the one the card's accuracy is on."""
     frac = CLASSIFIERS[name][3]
-    order = torch.arange(n) if name == "lenet-mnist" else torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    if name == "lenet-mnist":
+        order = torch.arange(n)
+    else:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_train = int(round(frac * n))
     return order[:n_train], order[n_train:]
 
@@ -217,7 +220,8 @@ def load_classifier(name: str, path: str | os.PathLike | None = None) -> Classif
     try:
         net.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors header errors or key/shape mismatches
-        raise CheckpointError(f"{weights} does not hold {name} weights ({str(e).splitlines()[0]}); {how}") from None
+        why = (str(e).strip().splitlines() or [type(e).__name__])[-1].strip()[:200]
+        raise CheckpointError(f"{weights} does not hold {name} weights ({why}); {how}") from None
     return ClassifierExtractor(name, net, card, digest)
 
 
@@ -229,7 +233,10 @@ def load_classifier(name: str, path: str | os.PathLike | None = None) -> Classif
 
 class RandomConvExtractor(Extractor):
     """Three 3x3 convs (64-128-128 channels, He-normal weights from a seeded generator) at 32x32x3;
-    features = global average and global max of the last map, concatenated (256-D)."""
+    features = global average and global max of the last map, concatenated (256-D).
+
+    Every image is resized to ``size`` (default 32), up or down, so the network sees each data set at
+    the same scale relative to its receptive field; gray images are repeated to 3 channels."""
 
     name = "random-conv"
     in_channels = 3

@@ -129,7 +129,8 @@ class Block8(nn.Module):
         self.pool = pool
         self.branch1x1 = ConvBN(cin, 320, 1)
         self.branch3x3_1 = ConvBN(cin, 384, 1)
-        self.branch3x3_2a, self.branch3x3_2b = ConvBN(384, 384, (1, 3), pad=(0, 1)), ConvBN(384, 384, (3, 1), pad=(1, 0))
+        self.branch3x3_2a = ConvBN(384, 384, (1, 3), pad=(0, 1))
+        self.branch3x3_2b = ConvBN(384, 384, (3, 1), pad=(1, 0))
         self.branch3x3dbl_1, self.branch3x3dbl_2 = ConvBN(cin, 448, 1), ConvBN(448, 384, 3, pad=1)
         self.branch3x3dbl_3a = ConvBN(384, 384, (1, 3), pad=(0, 1))
         self.branch3x3dbl_3b = ConvBN(384, 384, (3, 1), pad=(1, 0))
@@ -228,7 +229,8 @@ def load_inception(path: str | os.PathLike | None = None, sha256: str | None = N
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as e:  # not a torch file, or one holding more than tensors
-        raise ConfigError(f"cannot read {path} as a torch state dict ({str(e).splitlines()[0]}); {_how_to_get()}") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"cannot read {path} as a torch state dict ({first}); {_how_to_get()}") from None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise ConfigError(f"{path} is not a state dict of tensors; {_how_to_get()}")
     net = FIDInceptionV3()
@@ -242,5 +244,6 @@ def load_inception(path: str | os.PathLike | None = None, sha256: str | None = N
     try:
         net.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shape mismatches
-        raise ConfigError(f"{path} does not fit the FID Inception-v3 ({str(e).splitlines()[-1].strip()})") from None
+        why = str(e).strip().splitlines()[-1].strip()[:200]
+        raise ConfigError(f"{path} does not fit the FID Inception-v3 ({why}); {_how_to_get()}") from None
     return InceptionExtractor(net, path, digest, verified)

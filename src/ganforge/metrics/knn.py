@@ -114,12 +114,12 @@ def row_blocks(q: Tensor, ref: Tensor) -> Iterator[tuple[int, int, Tensor]]:
 
 
 def _exact(q: Tensor, ref: Tensor, idx: Tensor) -> Tensor:
-    """Exact distances |q_i - ref[idx[i, j]]| in float64, sorted ascending with their indices."""
+    """Distances |q_i - ref[idx[i, j]]| from the differences (no cancellation), as float64."""
     out = torch.empty(idx.shape, dtype=torch.float64)
     rows = max(1, BLOCK_ELEMENTS // max(1, idx.shape[1] * q.shape[1]))
     for i0 in range(0, q.shape[0], rows):
-        diff = q[i0:i0 + rows, None, :].double() - ref[idx[i0:i0 + rows]].double()  # (r, k, D)
-        out[i0:i0 + rows] = diff.norm(dim=2)
+        diff = q[i0:i0 + rows, None, :] - ref[idx[i0:i0 + rows]]  # (r, k, D)
+        out[i0:i0 + rows] = diff.norm(dim=2).double()
     return out
 
 
@@ -131,11 +131,13 @@ def _merge(best_d: Tensor, best_i: Tensor, d: Tensor, col0: int, k: int) -> tupl
     return v, cat_i.gather(1, j)
 
 
-def knn_self(x: Any, k: int, name: str = "features") -> tuple[Tensor, Tensor]:
+def knn_self(x: Any, k: int, name: str = "features", exact: bool = True) -> tuple[Tensor, Tensor]:
     """Distances (N, k) float64 ascending and indices (N, k) of each row's k nearest *other* rows.
 
     The distance matrix is symmetric, so each off-diagonal block is computed once and folded into
-    the neighbour lists of both its row and its column samples.
+    the neighbour lists of both its row and its column samples. ``exact=False`` skips recomputing
+    the selected distances from differences (the k-NN radii of prdc are compared with block
+    distances of the same float32 accuracy anyway).
     """
     x = as_torch32(x)
     n = x.shape[0]
@@ -153,7 +155,9 @@ def knn_self(x: Any, k: int, name: str = "features") -> tuple[Tensor, Tensor]:
                 d.fill_diagonal_(float("inf"))  # a sample is not its own neighbour
             best_d[i0:i1], best_i[i0:i1] = _merge(best_d[i0:i1], best_i[i0:i1], d, j0, k)
             if j0 != i0:
-                best_d[j0:j1], best_i[j0:j1] = _merge(best_d[j0:j1], best_i[j0:j1], d.T, i0, k)
+                best_d[j0:j1], best_i[j0:j1] = _merge(best_d[j0:j1], best_i[j0:j1], d.T.contiguous(), i0, k)
+    if not exact:
+        return best_d.sqrt().double(), best_i
     return _sorted_exact(x, x, best_i)
 
 

@@ -29,7 +29,7 @@ from .registry import register
 
 def _sq_radius(x: Tensor, k: int, name: str) -> Tensor:
     """Squared distance of each sample to its k-th nearest other sample, float32 (N,)."""
-    dist, _ = knn_self(x, k, name)
+    dist, _ = knn_self(x, k, name, exact=False)
     return dist[:, k - 1].square().float()
 
 
@@ -43,7 +43,7 @@ def prdc(real: Any, fake: Any, k_pr: int = 3, k_dc: int = 5) -> dict:
     mean = r.mean(0)
     r, f = r - mean, f - mean  # a common shift keeps the distances and the float32 accuracy
     k_max = max(k_pr, k_dc)
-    r_dist, _ = knn_self(r, k_max, "real features")
+    r_dist, _ = knn_self(r, k_max, "real features", exact=False)
     rad_pr, rad_dc = (r_dist[:, k - 1].square().float() for k in (k_pr, k_dc))
     rad_fake = _sq_radius(f, k_pr, "fake features")
 

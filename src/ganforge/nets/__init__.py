@@ -9,6 +9,7 @@ unconditional). Discriminators: ``D(x, y=None) -> raw scores (N,)`` with attribu
 
 Optional model fields read with defaults (not yet in ModelConfig):
 - ``mbstd`` (int, 0 = off): minibatch-stddev group size in D (Karras et al. 2018).
+- ``g_sn`` (bool): spectral norm on every linear/convolution layer of G.
 - ``pack`` (int, 1 = off): PacGAN (Lin et al. 2018). D then takes ``pack`` examples joined along
   the first data axis: x of shape (N, C*pack, H, W) or (N, D*pack). The caller does the packing,
   e.g. ``x.view(N // pack, pack * C, H, W)`` on a batch of N examples, labels are not packed.
@@ -16,6 +17,7 @@ Optional model fields read with defaults (not yet in ModelConfig):
 from __future__ import annotations
 
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ..config import ModelConfig
 from ..core.errors import ConfigError
@@ -54,8 +56,20 @@ def build_generator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int =
         raise ConfigError("model.cond_g=cbn puts the labels into G's batch norms, but model.g_norm=none; "
                           "set model.g_norm=batch or model.cond_g=embed")
     if arch == "dcgan":
-        return DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g)
-    return MLPGenerator(shape, cfg.z_dim, cfg.g_width, cfg.mlp_layers, cfg.g_norm, k, cfg.cond_g)
+        g: nn.Module = DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g)
+    else:
+        g = MLPGenerator(shape, cfg.z_dim, cfg.g_width, cfg.mlp_layers, cfg.g_norm, k, cfg.cond_g)
+    return _spectral_norm_all(g) if getattr(cfg, "g_sn", False) else g
+
+
+def _spectral_norm_all(net: nn.Module) -> nn.Module:
+    """``model.g_sn``: spectral norm on every linear and (transposed) convolution of G (Zhang et al.
+    2019). Applied after init, as spectral norm starts its power iteration from the final weights;
+    torch picks the output axis of transposed convolutions (dim 1) itself."""
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            spectral_norm(m)
+    return net
 
 
 def build_discriminator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:

@@ -1,8 +1,10 @@
 """The adversarial recipe for images and vectors, unconditional or class-conditional.
 
-D phase: D learns to score real examples above G's samples. G phase (every n_critic-th step):
-G learns to raise D's score of its samples. G_ema, an exponential moving average of G, draws the
-samples users see.
+D phase: D learns to score real examples above G's samples (plus the WGAN gradient penalty when
+reg.gp > 0). G phase (every n_critic-th step): G learns to raise D's score of its samples. D_reg
+phase (every reg.interval steps, when reg.r1 or reg.r2 > 0): the lazy R1/R2 penalties. G_ema, an
+exponential moving average of G, draws the samples users see. Augmentation, instance noise and
+packing of D's inputs live in gan_options.py.
 """
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ import torch
 
 from ..core.errors import ConfigError
 from ..core.render import save_image_grid, save_scatter
-from ..losses import d_loss, g_loss
+from ..losses import g_loss
+from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
 from .base import Batch, OptimSpec, Phase, Recipe
+from .gan_options import GANOptions
 
 
 class GANRecipe(Recipe):
@@ -37,6 +41,7 @@ class GANRecipe(Recipe):
         G_ema.load_state_dict(G.state_dict())
         G_ema.eval().requires_grad_(False)
         self.nets = {"G": G, "D": D, "G_ema": G_ema}
+        self.opts = GANOptions(cfg, data_info, device)
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
@@ -45,8 +50,21 @@ class GANRecipe(Recipe):
                 "D": OptimSpec(("D",), o.d_lr, tuple(o.d_betas))}
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", "D", ("D",), self.d_step),
-                Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+        # D_reg runs before D in its step, so D's gradients seen by after_step are the D phase's own
+        reg = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=self.cfg.reg.interval)]
+        return (reg if self.opts.lazy else []) + [
+            Phase("D", "D", ("D",), self.d_step),
+            Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+
+    def after_step(self, step: int, stats: dict[str, torch.Tensor]) -> None:
+        g_ran = (step + 1) % self.cfg.optim.n_critic == 0
+        self.opts.after_step(step, stats, self.nets, g_ran)
+
+    def state_dict(self) -> dict:
+        return self.opts.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.opts.load_state_dict(state)
 
     def _latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.z_dim, generator=self.gen, device=self.device)  # (B, z_dim)
@@ -54,22 +72,50 @@ class GANRecipe(Recipe):
              if self.num_classes else None)
         return z, y
 
-    def d_step(self, batch: Batch, step: int):
-        G, D = self.nets["G"], self.nets["D"]
-        y_real = batch.y if self.num_classes else None
-        z, y_fake = self._latents(batch.x.shape[0])
+    def _fake(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z, y_fake = self._latents(n)
         with torch.no_grad():
-            fake = G(z, y_fake)
-        real_logits = D(batch.x, y_real)          # (B,)
-        fake_logits = D(fake, y_fake)             # (B,)
-        loss = d_loss(self.cfg.loss.kind, real_logits, fake_logits)
-        return loss, {"loss_D": loss.detach(), "D_real": real_logits.detach().mean(),
-                      "D_fake": fake_logits.detach().mean()}
+            return self.nets["G"](z, y_fake), y_fake
+
+    def d_step(self, batch: Batch, step: int):
+        D, o = self.nets["D"], self.opts
+        y_real = batch.y if self.num_classes else None
+        fake, y_fake = self._fake(batch.x.shape[0])
+        real_in = o.d_input(batch.x, step, self.gen)       # (B/pack, pack*C, ...)
+        fake_in = o.d_input(fake, step, self.gen)
+        real_logits, fake_logits = D(real_in, y_real), D(fake_in, y_fake)   # (B/pack,)
+        adv = o.d_adv_loss(real_logits, fake_logits)
+        loss = adv
+        stats = {"loss_D_adv": adv.detach(), "D_real": real_logits.detach().mean(),
+                 "D_fake": fake_logits.detach().mean()}
+        if self.cfg.reg.gp > 0:
+            # interpolates are scored with the real labels: one label per interpolate is needed
+            gp = gradient_penalty(D, real_in, fake_in, y_real, self.gen)
+            loss = loss + self.cfg.reg.gp * gp
+            stats["loss_D_gp"] = gp.detach()
+        o.observe_real(real_logits, stats)
+        stats["loss_D"] = loss.detach()
+        return loss, stats
+
+    def d_reg_step(self, batch: Batch, step: int):
+        """Lazy R1 (real) / R2 (fake) penalties; the logged terms are the per-step values, the
+        optimised loss is their sum times reg.interval."""
+        D, o, reg = self.nets["D"], self.opts, self.cfg.reg
+        terms: dict[str, torch.Tensor] = {}
+        if reg.r1 > 0:
+            y_real = batch.y if self.num_classes else None
+            terms["loss_D_r1"] = zero_centred_penalty(D, o.d_input(batch.x, step, self.gen), y_real, reg.r1)
+        if reg.r2 > 0:
+            fake, y_fake = self._fake(batch.x.shape[0])
+            terms["loss_D_r2"] = zero_centred_penalty(D, o.d_input(fake, step, self.gen), y_fake, reg.r2)
+        loss = lazy_scale(sum(terms.values()), reg.interval)
+        return loss, {k: v.detach() for k, v in terms.items()}
 
     def g_step(self, batch: Batch, step: int):
         G, D = self.nets["G"], self.nets["D"]
         z, y_fake = self._latents(batch.x.shape[0])
-        loss = g_loss(self.cfg.loss.kind, D(G(z, y_fake), y_fake))
+        fake_in = self.opts.d_input(G(z, y_fake), step, self.gen)
+        loss = g_loss(self.cfg.loss.kind, D(fake_in, y_fake))
         return loss, {"loss_G": loss.detach()}
 
     # -- sampling -------------------------------------------------------------------------------
