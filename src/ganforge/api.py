@@ -17,6 +17,7 @@ import torch
 
 from . import config as C
 from .core import checkpoint as ckpt
+from .core import dist
 from .core.errors import ConfigError, GanforgeError
 from .core.log import read_stats
 from .core.runs import new_run_dir, prepare_out_dir
@@ -79,9 +80,10 @@ def train(preset: str | C.Config = "digits", *, data: str | None = None, out: st
     cfg = resolve_config(preset, data=data, steps=steps, seed=seed, overrides=overrides)
     if progress is not None:
         cfg.train.progress = progress
-    dataset = load_dataset(cfg.data, seed=cfg.train.seed)
-    run_dir = prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset)
-    created = not os.listdir(run_dir)
+    dataset = load_dataset(cfg.data, seed=cfg.train.seed, tabular=cfg.tabular)
+    dist.init_from_env(cfg.train.device)  # under torchrun: rank 0 makes the run folder, the others join it
+    run_dir = dist.on_main(lambda: prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset))
+    created = dist.is_main() and not os.listdir(run_dir)
     try:
         trainer = Trainer(cfg, run_dir, dataset, evaluator=_evaluator(cfg, dataset))
         write_run_files(run_dir, cfg, trainer.data_info)
@@ -104,7 +106,7 @@ def resume(run_dir: str, steps: int | None = None, progress: bool | None = None)
         cfg.train.steps = int(steps)
     if progress is not None:
         cfg.train.progress = progress
-    dataset = load_dataset(cfg.data, seed=cfg.train.seed)
+    dataset = load_dataset(cfg.data, seed=cfg.train.seed, tabular=cfg.tabular)
     trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=_evaluator(cfg, dataset))
     write_run_files(run_dir, cfg, trainer.data_info)
     if trainer.step >= cfg.train.steps:

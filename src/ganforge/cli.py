@@ -54,6 +54,33 @@ def _add_eval(sub) -> None:
     p.add_argument("--json", dest="json_path", help="where to write the JSON result (default RUN/eval/<time>.json)")
 
 
+def _add_explore(sub) -> None:
+    p = sub.add_parser("explore", help="look inside a trained run (interpolate, truncation, directions, saliency, "
+                       "memorise, project)", description="Run one explore tool; pictures go to RUN/explore/.")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("tool", help="interpolate | truncation | directions | saliency | memorise | project")
+    p.add_argument("--out", help="folder for the outputs (default RUN/explore)")
+    p.add_argument("--seeds", help="interpolate: seeds to pass through, e.g. 0-3 or 4,9 (default 0-3)")
+    p.add_argument("--frames", type=int, help="interpolate: images per pair of seeds (default 8)")
+    p.add_argument("--linear", action="store_true", default=None, help="interpolate: straight lines, not slerp")
+    p.add_argument("--levels", help="truncation: comma-separated psi values (or thresholds with --method resample)")
+    p.add_argument("--method", help="truncation: psi (default) or resample")
+    p.add_argument("--n", type=int, help="samples shown (truncation, saliency, memorise) or latents for the PCA "
+                   "(directions)")
+    p.add_argument("--k", type=int, help="directions: components (default 5); memorise: neighbours (default 3)")
+    p.add_argument("--seed", type=int, help="seed of the samples or base latent")
+    p.add_argument("--label", type=int, help="class for conditional models")
+    p.add_argument("--image", help="project: the image file to reproduce")
+    p.add_argument("--index", help="project: a training index; memorise: training indices, e.g. 0-4")
+    p.add_argument("--steps", type=int, help="project: optimisation steps (default 300)")
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="write RUN/report.html, one self-contained page about a run")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--out", help="output .html file (default RUN/report.html)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="ganforge", description="Generative adversarial networks, trained and measured.")
     ap.add_argument("--version", action="version", version=f"ganforge {__version__}")
@@ -62,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_info(sub)
     _add_eval(sub)
+    _add_explore(sub)
+    _add_report(sub)
     sub.add_parser("presets", help="list the built-in presets")
     return ap
 
@@ -140,6 +169,33 @@ def cmd_eval(a) -> int:
     return 0
 
 
+def cmd_explore(a) -> int:
+    from . import explore
+    from .core.errors import ConfigError
+    from .core.seed import parse_seeds
+    keys = ("seeds", "frames", "linear", "levels", "method", "n", "k", "seed", "label", "image", "index", "steps")
+    opts = {k: getattr(a, k) for k in keys if getattr(a, k) is not None}
+    if "seeds" in opts:
+        opts["seeds"] = parse_seeds(opts["seeds"])
+    if "levels" in opts:
+        try:
+            opts["levels"] = [float(v) for v in opts["levels"].split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"--levels expects numbers like 1,0.7,0.5, got {a.levels!r}") from None
+    if "index" in opts:
+        many = parse_seeds(opts["index"])
+        opts["index"] = many if explore.get_tool(a.tool) is explore.memorise else many[0]
+    res = explore.run(a.run, a.tool, out=a.out, **opts)
+    print("\n".join(res.paths))
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .report import build_report
+    print(build_report(a.run, out=a.out))
+    return 0
+
+
 def cmd_presets(a) -> int:
     from .config import PRESETS
     for name, p in sorted(PRESETS.items()):
@@ -147,7 +203,8 @@ def cmd_presets(a) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
+            "explore": cmd_explore, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

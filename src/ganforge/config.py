@@ -82,6 +82,21 @@ class EvalConfig:
 
 
 @dataclass
+class TabularConfig:
+    discrete: str = ""          # comma-separated columns to model as categories (besides the inferred ones)
+    target: str = ""            # column to predict in evaluation; kept categorical when it holds whole numbers
+    types: str = ""             # type overrides "col:type,..." (continuous|integer|categorical|boolean|datetime)
+    epochs: int = 0             # > 0: train.steps = epochs * max(rows // batch, 1) when the run starts
+    max_modes: int = 10         # mixture components fitted per continuous column
+    mode_threshold: float = 0.005  # mixture weight below which a mode is dropped
+    gmm_rows: int = 10_000      # rows used to fit each column's mixture (0 = all)
+    tau: float = 0.2            # Gumbel-softmax temperature of G's one-hot outputs
+    dropout: float = 0.5        # dropout after each hidden layer of D
+    pool: int = 2               # training-by-sampling pool, as a multiple of the rows
+    clip: bool = True           # clip sampled numbers to the range seen in training
+
+
+@dataclass
 class OptimConfig:
     g_lr: float = 2e-4          # generator learning rate
     d_lr: float = 2e-4          # discriminator learning rate (TTUR: set it apart from g_lr)
@@ -123,6 +138,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    tabular: TabularConfig = field(default_factory=TabularConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -135,15 +151,16 @@ class Config:
 # Presets: small override dicts on top of the defaults.
 
 PRESETS: dict[str, dict[str, Any]] = {
+    # 8x8 digits: a one-layer DCGAN is too shallow at this size, an MLP on the 64 pixels learns better
     "digits": {
         "data": {"source": "digits"},
-        "model": {"z_dim": 32, "g_width": 64, "d_width": 64, "conditional": False},
-        "train": {"steps": 3000, "batch": 64, "sample_every": 500, "ckpt_every": 500},
+        "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "mlp_layers": 3},
+        "train": {"steps": 4000, "batch": 64, "sample_every": 500, "ckpt_every": 500},
     },
     "digits-cond": {
         "data": {"source": "digits"},
-        "model": {"z_dim": 32, "conditional": True},
-        "train": {"steps": 3000, "batch": 64},
+        "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "conditional": True},
+        "train": {"steps": 4000, "batch": 64},
     },
     "mnist": {
         "data": {"source": "mnist"},
@@ -167,6 +184,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "folder": {
         "data": {"source": "folder", "size": 32, "resize": "resize"},
         "train": {"steps": 5000},
+    },
+    "tabular": {  # CTGAN's settings (Xu et al. 2019): WGAN-GP, pack 10, batch 500, Adam (0.5, 0.9)
+        "data": {"source": "tabular"},
+        "model": {"recipe": "tabular", "z_dim": 128, "g_width": 256, "d_width": 256, "mlp_layers": 2, "pack": 10},
+        "loss": {"kind": "wgan"},
+        "reg": {"gp": 10.0, "interval": 1},
+        "optim": {"g_betas": (0.5, 0.9), "d_betas": (0.5, 0.9)},
+        "train": {"batch": 500, "sample_every": 0, "ckpt_every": 2000, "ema_beta": 0.0},
+        "tabular": {"epochs": 300},
     },
 }
 
@@ -335,7 +361,8 @@ def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Confi
 
 
 _CHOICES = {
-    "data.source": ["digits", "mnist", "ring8", "grid25", "stacked-mnist", "folder", "idx", "npz", "auto"],
+    "data.source": ["digits", "mnist", "ring8", "grid25", "stacked-mnist", "folder", "idx", "npz", "auto",
+                    "tabular"],
     "data.resize": ["error", "resize", "crop"],
     "model.arch": ["auto", "dcgan", "mlp"],
     "model.g_norm": ["batch", "none"],

@@ -95,8 +95,10 @@ def test_fd_infinity_removes_the_fake_side_bias():
     assert full[0] == 4000 and len(out["fd_inf_points"]) == 10
     assert -0.01 < out["fd_inf"] < 0.6 * full[1]
     assert out["fd_inf_slope"] > 0
-    shifted = fd_infinity(real, fake + 0.25, ns=[1000, 2000, 3000, 4000], seed=0)  # |shift|^2 = 1
-    assert shifted["fd_inf"] == pytest.approx(1.0, abs=0.05)
+    # A mean shift of |delta|^2 = 1: the intercept estimates 1 up to the noise of the sample means
+    # (std ~0.05 measured over 8 seeds, mostly the cross term 2 delta.(mean error)); 0.15 = 3 std.
+    shifted = fd_infinity(real, fake + 0.25, ns=[1000, 2000, 3000, 4000], seed=0)
+    assert shifted["fd_inf"] == pytest.approx(1.0, abs=0.15)
     assert [n for n, _ in shifted["fd_inf_points"]] == [1000, 2000, 3000, 4000]
 
 

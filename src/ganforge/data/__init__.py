@@ -16,17 +16,22 @@ from .toy2d import TOY_SETS, make_toy
 __all__ = ["IMAGE_EXTS", "SOURCES", "STACKED_MNIST_CAP", "TOY_SETS", "Dataset", "find_data",
            "infer_source", "load_dataset", "make_toy", "read_idx", "to_uint8"]
 
-SOURCES = ("digits", "mnist", "stacked-mnist", "ring8", "grid25", "folder", "idx", "npz", "auto")
+SOURCES = ("digits", "mnist", "stacked-mnist", "ring8", "grid25", "folder", "idx", "npz", "auto", "tabular")
 
 
-def load_dataset(cfg: DataConfig, seed: int = 0) -> Dataset:
-    """Load ``cfg`` (a DataConfig): dispatch on cfg.source, then apply limit, labels, channels and size."""
+def load_dataset(cfg: DataConfig, seed: int = 0, tabular=None) -> Dataset:
+    """Load ``cfg`` (a DataConfig): dispatch on cfg.source, then apply limit, labels, channels and size.
+
+    ``tabular`` (a TabularConfig) carries the column settings of data.source=tabular."""
     source = cfg.source
     path = ""
-    if source in ("folder", "idx", "npz", "auto"):
+    if source in ("folder", "idx", "npz", "auto", "tabular"):
         path = resolve_path(cfg.path, source)
         if source == "auto":
             source = infer_source(path)
+    if source == "tabular":  # a table applies data.limit itself; its labels are training conditions
+        from .tabular import load_tabular
+        return load_tabular(cfg, tabular, seed, _need_file(path, source))
     if source in TOY_SETS:
         ds = make_toy(source, cfg.n_points, seed, cfg.labels)
     elif source == "digits":
@@ -73,11 +78,13 @@ def infer_source(path: str) -> str:
     if os.path.isdir(path):
         return "folder"
     low = os.path.basename(path).lower()
+    if low.endswith((".csv", ".parquet", ".pq")):
+        return "tabular"
     if low.endswith((".npz", ".npy")):
         return "npz"
     if "idx" in low or low.endswith(("-ubyte", "-ubyte.gz")):
         return "idx"
-    raise DataError(f"cannot tell the format of {path}; set data.source to folder, idx or npz")
+    raise DataError(f"cannot tell the format of {path}; set data.source to folder, idx, npz or tabular")
 
 
 def _need_file(path: str, source: str) -> str:

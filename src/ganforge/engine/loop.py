@@ -17,12 +17,14 @@ import torch
 from .. import __version__
 from ..config import Config
 from ..core import checkpoint as ckpt
+from ..core import dist
 from ..core.errors import CheckpointError
 from ..core.log import Progress, StatsWriter, truncate_stats
 from ..core.seed import global_rng_state, make_generator, seed_all, set_global_rng_state
 from ..recipes import Batch, Recipe, build_recipe
 from .batches import BatchSource
 from .ema import ema_beta, ema_update
+from .guard import Guard
 
 
 def resolve_device(name: str) -> torch.device:
@@ -45,23 +47,26 @@ class Trainer:
         t = cfg.train
         if t.threads > 0:
             torch.set_num_threads(t.threads)
+        dist.init_from_env(t.device)  # no-op unless launched by torchrun / --nproc
         self.device = resolve_device(t.device)
         seed_all(t.seed)
         self.data_info = data_info(dataset)
         self.recipe: Recipe = build_recipe(cfg, self.data_info, self.device)
+        dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights
         self.opts = {
             name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],
                                    lr=spec.lr, betas=spec.betas, foreach=True)
             for name, spec in self.recipe.optimizers().items()}
         self.phases = self.recipe.phases()
-        self.gen = make_generator(t.seed * 1_000_003 + 1, self.device)  # training noise stream
+        self.gen = make_generator(dist.noise_seed(t.seed) * 1_000_003 + 1, self.device)  # this rank's noise
         self.recipe.gen = self.gen
-        self.batches = BatchSource(dataset, t.batch, t.seed, self.device)
+        self.batches = BatchSource(dataset, dist.shard_batch(t.batch), t.seed, self.device,
+                                   dist.rank(), dist.world())  # train.batch is the global batch
         self.step = 0
         self.last_stats: dict[str, float] = {}
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")
         self.sample_dir = os.path.join(run_dir, "samples")
-        for folder in (self.ckpt_dir, self.sample_dir):
+        for folder in (self.ckpt_dir, self.sample_dir) if dist.is_main() else ():  # rank 0 alone writes
             os.makedirs(folder, exist_ok=True)
             for name in os.listdir(folder):  # leftovers of a write cut short by a kill
                 if ".tmp-" in name:
@@ -69,7 +74,9 @@ class Trainer:
         self.grid_inputs = self.recipe.grid_inputs(t.n_grid, t.seed)
         if resume:
             self._restore(resume)
-            truncate_stats(run_dir, self.step)
+            if dist.is_main():
+                truncate_stats(run_dir, self.step)
+        self.guard = Guard(self)  # NaN/Inf rollback and collapse alarm (guard.py); keeps the start state
 
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -92,6 +99,10 @@ class Trainer:
 
     def _restore(self, path: str) -> None:
         tensors, meta = ckpt.load(path, self.device)
+        self.load_state(tensors, meta, path)
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any], path: str) -> None:
+        """The inverse of state(); ``path`` only names the source in error messages."""
         for name, net in self.recipe.nets.items():
             ckpt.load_module(f"net.{name}", net, tensors, path)
         for name, opt in self.opts.items():
@@ -103,15 +114,21 @@ class Trainer:
         self.recipe.load_state_dict(meta.get("recipe_state", {}))
         self.step = int(meta["step"])
         self.last_stats = meta.get("stats", {})
+        dist.reseed_noise(self.gen, self.cfg.train.seed, self.step)  # ranks > 0: their saved-step stream
 
     def save_checkpoint(self) -> str:
         tensors, meta = self.state()
+        dist.reseed_noise(self.gen, self.cfg.train.seed, self.step)
+        if not dist.is_main():
+            return ""
         path = os.path.join(self.ckpt_dir, ckpt.ckpt_name(self.step))
         ckpt.save(path, tensors, meta)
         ckpt.prune(self.ckpt_dir, self.cfg.train.keep_ckpts)
         return path
 
     def write_samples(self) -> str:
+        if not dist.is_main():
+            return ""
         x = self.recipe.generate(self.grid_inputs)
         path = os.path.join(self.sample_dir, f"grid-{self.step:08d}.png")
         reference = None
@@ -137,6 +154,8 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         loss, stats = phase.loss(batch, self.step)
         loss.backward()
+        if dist.active():  # data parallel: every rank steps with the global batch's mean gradient
+            dist.average_grads([p for m in phase.trains for p in self.recipe.nets[m].parameters()])
         if self.cfg.optim.clip_grad > 0:
             params = [p for m in phase.trains for p in self.recipe.nets[m].parameters()]
             torch.nn.utils.clip_grad_norm_(params, self.cfg.optim.clip_grad)
@@ -152,8 +171,8 @@ class Trainer:
             net.train()
         for name in self.recipe.ema:
             self.recipe.nets[name].eval()
-        stats_w = StatsWriter(self.run_dir)
-        progress = Progress(total, self.step, enabled=t.progress, every=t.log_every)
+        stats_w = StatsWriter(self.run_dir) if dist.is_main() else dist.NullWriter()
+        progress = Progress(total, self.step, enabled=t.progress and dist.is_main(), every=t.log_every)
         acc: dict[str, Any] = {}
         t0, step0 = time.perf_counter(), self.step
         tick = time.perf_counter()
@@ -172,9 +191,13 @@ class Trainer:
                 self.recipe.after_step(self.step, acc)
                 self.step += 1
                 done = self.step == total
+                self.guard.after_step(self.step, acc)
                 if self.step % t.log_every == 0 or done:
                     now = time.perf_counter()
                     self.last_stats = self._summarise(acc)
+                    if self.guard.tripped(self.last_stats, stats_w):  # rolled back: steps resume from there
+                        acc, tick = {}, time.perf_counter()
+                        continue
                     self.last_stats["it_per_s"] = round(t.log_every / max(now - tick, 1e-9), 3)
                     tick = now
                     stats_w.write(self.step, self.last_stats)
@@ -184,8 +207,12 @@ class Trainer:
                 if (t.sample_every and self.step % t.sample_every == 0) or done:
                     self.write_samples()
                 if (t.ckpt_every and self.step % t.ckpt_every == 0) or done:
+                    if self.guard.tripped(acc, stats_w):  # never write a checkpoint with NaN weights
+                        acc, tick = {}, time.perf_counter()
+                        continue
                     self.save_checkpoint()
-                if self.evaluator is not None and (self.step % self.cfg.eval.every == 0 or done):
+                    self.guard.snapshot()
+                if self.evaluator is not None and dist.is_main() and (self.step % self.cfg.eval.every == 0 or done):
                     self.evaluate(stats_w)
         finally:
             progress.close()
@@ -199,7 +226,8 @@ class Trainer:
         keys = [k for k in acc if not k.startswith("n_")]
         if not keys:
             return {}
-        vals = torch.stack([acc[k].float() / acc["n_" + k] for k in keys]).cpu().tolist()  # one sync
+        vals = torch.stack([acc[k].float() / acc["n_" + k] for k in keys])
+        vals = dist.mean_over_ranks(vals).cpu().tolist()  # one sync; the global batch's mean
         return {k: round(v, 5) for k, v in zip(keys, vals)}
 
 
@@ -213,6 +241,8 @@ def data_info(dataset) -> dict[str, Any]:
 
 
 def write_run_files(run_dir: str, cfg: Config, data_info: dict) -> None:
+    if not dist.is_main():  # rank 0 alone writes the run folder
+        return
     ckpt.atomic_write_bytes(os.path.join(run_dir, "config.json"), cfg.to_json().encode())
     ckpt.atomic_write_bytes(os.path.join(run_dir, "data.json"), json.dumps(data_info, indent=2).encode())
 

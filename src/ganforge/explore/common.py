@@ -114,8 +114,15 @@ def pick_extractor(shape: tuple[int, ...]):
 
 # -- pictures -----------------------------------------------------------------------------------
 
-def _font() -> ImageFont.ImageFont:
-    return ImageFont.load_default()
+def _font():
+    try:  # Pillow >= 10.1 with FreeType: a scalable built-in font
+        return ImageFont.load_default(size=11)
+    except (TypeError, OSError, ImportError):
+        return ImageFont.load_default()
+
+
+def _text_w(text: str) -> int:
+    return int(_font().getlength(text)) if text else 0
 
 
 def _to_rgb(cell: np.ndarray) -> np.ndarray:
@@ -135,10 +142,10 @@ def labelled_grid(rows: list[list[np.ndarray]], row_labels: list[str] | None = N
     scale = max(1, -(-CELL_MIN // max(h, w)))
     ch, cw = h * scale, w * scale
     pad, cap_h = 4, 12 if captions else 0
-    label_w = 8 + 6 * max((len(s) for s in row_labels or []), default=0) if row_labels else 0
+    label_w = 10 + max(_text_w(s) for s in row_labels) if row_labels else 0
     title_h = 16 if title else 0
     ncol = max(len(r) for r in rows)
-    width = max(label_w + ncol * (cw + pad) + pad, 6 * len(title) + 2 * pad)
+    width = max(label_w + ncol * (cw + pad) + pad, _text_w(title) + 2 * pad)
     canvas = Image.new("RGB", (width, title_h + len(rows) * (ch + cap_h + pad) + pad), "white")
     draw = ImageDraw.Draw(canvas)
     if title:

@@ -74,7 +74,7 @@ def pca_directions(acts: torch.Tensor, z: torch.Tensor, k: int) -> dict[str, tor
 
 
 def directions(run, k: int = 5, n: int = 2000, seed: int = 0, sigmas: float = 3.0, steps: int = 7,
-               labels: list[int] | None = None, layer: str | None = None, out: str | None = None) -> ExploreResult:
+               label: int | list[int] | None = None, layer: str | None = None, out: str | None = None) -> ExploreResult:
     """For each of the top ``k`` components, a row of edits of one base sample from -sigmas to +sigmas."""
     g, run_dir = open_run(run)
     need_images(g, "directions")
@@ -82,7 +82,10 @@ def directions(run, k: int = 5, n: int = 2000, seed: int = 0, sigmas: float = 3.
         raise ConfigError(f"directions needs k >= 1, steps >= 2 and n >= 2k latents (got k={k}, steps={steps}, n={n})")
     G = g.recipe.nets[g.recipe.sampler_net()]
     layer = layer or default_layer(G)
-    classes = [None] if not g.num_classes else list(labels if labels is not None else range(min(g.num_classes, 10)))
+    if not g.num_classes:
+        classes = [None]
+    else:  # one PCA per class: the label changes the activations far more than z does
+        classes = list(range(min(g.num_classes, 10))) if label is None else [int(c) for c in np.atleast_1d(label)]
     z = torch.randn(n, g.recipe.z_dim, generator=torch.Generator().manual_seed(seed + 101))
     base = torch.randn(1, g.recipe.z_dim, generator=torch.Generator().manual_seed(seed))
     ts = torch.linspace(-sigmas, sigmas, steps, dtype=torch.float64)

@@ -92,6 +92,9 @@ def _path_plot(g, pts: np.ndarray, seeds: list[int], mode: str, path: str) -> st
     cloud = g.sample(2000, seed=12345).cpu().numpy()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(cloud[:, 0], cloud[:, 1], s=2, c="0.8", label="samples")
+    if g.data_info.get("modes") is not None:
+        m = np.asarray(g.data_info["modes"])
+        ax.scatter(m[:, 0], m[:, 1], marker="x", s=20, c="tab:red", label="mixture means")
     for i, p in enumerate(pts):
         ax.plot(p[:, 0], p[:, 1], "-o", ms=3, lw=1, label=f"{seeds[i]}->{seeds[i + 1]}")
     ax.set_aspect("equal")

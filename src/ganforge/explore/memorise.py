@@ -83,6 +83,9 @@ def _nn_scale(ref: torch.Tensor, seed: int, m: int = 500) -> float:
     if ref.shape[0] < 2:
         return 0.0
     pick = torch.randperm(ref.shape[0], generator=torch.Generator().manual_seed(seed))[:m]
-    d, i = nearest(ref[pick], ref, 2)
-    own = i[:, 0] == pick  # duplicates in the data may sort before the image itself
-    return float(torch.where(own, d[:, 1], d[:, 0]).median())
+    best = torch.full((pick.shape[0],), float("inf"))
+    for start in range(0, ref.shape[0], 8192):  # a scale, not a match: the fast matmul form is fine here
+        d = torch.cdist(ref[pick], ref[start:start + 8192])                 # (m, chunk)
+        own = (pick[:, None] - start) == torch.arange(d.shape[1])[None, :]
+        best = torch.minimum(best, d.masked_fill(own, float("inf")).amin(1))
+    return float(best.median())

@@ -63,7 +63,7 @@ def truncation(run, levels: list[float] | None = None, method: str = "psi", n: i
         stats.append(_level_stats(g, x, inputs_for(g, zt, label).get("y")))
     folder = out_dir(run_dir, out)
     stem = os.path.join(folder, f"truncation-{method}")
-    name = "psi" if method == "psi" else "|z|<="
+    name = "psi " if method == "psi" else "|z|<="
     tags = [f"{name}{v:g}" for v in levels]
     if is_image(g):
         imgs = [list(g.recipe.to_output(x[:n])) for x in rows]
@@ -79,7 +79,8 @@ def truncation(run, levels: list[float] | None = None, method: str = "psi", n: i
 
 @torch.no_grad()
 def _level_stats(g, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, float]:
-    flat = x.flatten(1).float()
+    flat = x.flatten(1).double()
+    flat = flat - flat.mean(0, keepdim=True)  # distances unchanged; keeps cdist's matmul form from cancelling
     d = torch.cdist(flat, flat)
     n = flat.shape[0]
     diversity = float(d.sum() / (n * (n - 1)))  # mean over distinct pairs

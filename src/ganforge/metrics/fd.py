@@ -108,8 +108,8 @@ def _check_stats(s: FDStats, name: str) -> None:
 def fd_from_stats(a: FDStats, b: FDStats, root_a: np.ndarray | None = None) -> float:
     """FD between two Gaussian fits; ``root_a`` = S_a^(1/2) when already known."""
     if a.mu.shape != b.mu.shape:
-        raise MetricInputError(f"the two feature sets have {a.mu.size} and {b.mu.size} features; "
-                               "extract both with the same feature extractor")
+        raise MetricInputError(f"real features have {a.mu.size} features but fake features have "
+                               f"{b.mu.size}; extract both with the same feature extractor")
     _check_stats(a, "first")
     _check_stats(b, "second")
     root_a = _sqrt_psd(a.sigma) if root_a is None else root_a

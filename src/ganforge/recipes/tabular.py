@@ -1,0 +1,236 @@
+"""The tabular GAN recipe: a conditional GAN over encoded table rows (Xu et al. 2019, CTGAN).
+
+Each training row comes with a condition: one category of one discrete column, drawn by
+training-by-sampling (see data/tabular.py; it arrives as ``batch.y``). G gets noise plus the
+condition as a one-hot, and emits tanh scalars and Gumbel-softmax one-hots (temperature
+tabular.tau). D judges ``model.pack`` rows at once, each joined to its condition (PacGAN); with
+loss.kind=wgan and reg.gp it is the WGAN-GP critic (Gulrajani et al. 2017). G's loss adds the
+cross-entropy between its logits for the conditioned column and the asked category, so the
+condition is obeyed. The fitted table encoding lives in the data info (JSON), so sampling
+needs no training data.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core.errors import CheckpointError, ConfigError, DataError
+from ..data.tabular_transform import TableTransformer
+from ..losses import d_loss, g_loss
+from ..losses.regularizers import gradient_penalty
+from ..nets.tabular import TabularDiscriminator, TabularGenerator
+from .base import Batch, OptimSpec, Phase, Recipe
+
+
+def segment_softmax(x: torch.Tensor, seg: torch.Tensor, n_seg: int, log: bool = False) -> torch.Tensor:
+    """Softmax of x (B, M) within each group of columns sharing a segment id ``seg`` (M,)."""
+    idx = seg.expand(x.shape[0], -1)
+    top = torch.full((x.shape[0], n_seg), -torch.inf, device=x.device, dtype=x.dtype)
+    top = top.scatter_reduce(1, idx, x.detach(), "amax")
+    shifted = x - top.gather(1, idx)                    # the shift cancels; it only avoids overflow
+    total = torch.zeros_like(top).scatter_add(1, idx, shifted.exp()).gather(1, idx)
+    return shifted - total.log() if log else shifted.exp() / total
+
+
+class TabularRecipe(Recipe):
+    name = "tabular"
+
+    def __init__(self, cfg, data_info: dict, device: torch.device):
+        super().__init__(cfg, data_info, device)
+        if "tabular" not in data_info:
+            raise ConfigError("model.recipe=tabular needs a table: set data.source=tabular and data.path to a "
+                              ".csv or .parquet file (or use the 'tabular' preset)")
+        m, tab = cfg.model, cfg.tabular
+        self.tt = TableTransformer.from_json(data_info["tabular"])
+        self.pack, self.tau, self.z_dim = int(m.pack), float(tab.tau), int(m.z_dim)
+        if cfg.train.batch % self.pack:
+            raise ConfigError(f"train.batch={cfg.train.batch} must be a multiple of model.pack={self.pack}")
+        self._layout()
+        widths_g, widths_d = [m.g_width] * m.mlp_layers, [m.d_width] * m.mlp_layers
+        G = TabularGenerator(self.z_dim + self.cond_dim, widths_g, self.out_dim).to(device)
+        D = TabularDiscriminator(self.out_dim + self.cond_dim, widths_d, self.pack, tab.dropout).to(device)
+        self.nets = {"G": G, "D": D}
+        self.ema = {}
+        if cfg.train.ema_beta > 0:
+            G_ema = TabularGenerator(self.z_dim + self.cond_dim, widths_g, self.out_dim).to(device)
+            G_ema.load_state_dict(G.state_dict())
+            self.nets["G_ema"] = G_ema.eval().requires_grad_(False)
+            self.ema = {"G_ema": "G"}
+        if tab.epochs > 0:   # epochs become steps once, so a resumed or extended run keeps its count
+            cfg.train.steps = tab.epochs * max(int(data_info.get("n", 0)) // cfg.train.batch, 1)
+            tab.epochs = 0
+
+    def _layout(self) -> None:
+        """Index tensors for the activations, the condition vector and the conditioned logits."""
+        tt = self.tt
+        self.out_dim = tt.dim
+        seg, tanh = [], []
+        for i, (_, width, act) in enumerate(tt.spans()):
+            seg += [i] * width
+            tanh += [act == "tanh"] * width
+        self.n_seg = len(tt.spans())
+        self.seg = torch.tensor(seg, device=self.device)
+        self.tanh_mask = torch.tensor(tanh, device=self.device)
+        offsets = tt.offsets()
+        self.disc = tt.discrete_columns()
+        cond_out, freq = [], []
+        for i in self.disc:   # condition index -> output position of that category
+            c = tt.columns[i]
+            cond_out += [offsets[i] + k for k in range(len(c.categories))]
+            freq.append(np.asarray(c.counts, dtype=np.float64) / sum(c.counts))
+        self.cond_dim = len(cond_out)
+        self.cond_out = torch.tensor(cond_out, dtype=torch.long, device=self.device)
+        self.cond_base = np.concatenate([[0], np.cumsum([len(f) for f in freq])]).astype(np.int64)
+        self.cond_freq = freq
+
+    # -- training -------------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimSpec]:
+        o = self.cfg.optim
+        return {"G": OptimSpec(("G",), o.g_lr, tuple(o.g_betas)),
+                "D": OptimSpec(("D",), o.d_lr, tuple(o.d_betas))}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("D", "D", ("D",), self.d_step),
+                Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+
+    def _onehot(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
+        if not self.cond_dim:
+            return torch.zeros(n, 0, device=self.device)
+        return torch.nn.functional.one_hot(y, self.cond_dim).float()   # (B, C)
+
+    def _gumbel(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        e = torch.empty(n, self.out_dim, device=self.device).exponential_(generator=gen)
+        return -e.log()                                                # (B, out_dim) Gumbel(0, 1)
+
+    def _activate(self, raw: torch.Tensor) -> torch.Tensor:
+        """Training outputs: tanh scalars, Gumbel-softmax one-hots (Jang et al. 2017)."""
+        soft = segment_softmax((raw + self._gumbel(raw.shape[0], self.gen)) / self.tau, self.seg, self.n_seg)
+        return torch.where(self.tanh_mask, raw.tanh(), soft)
+
+    def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.randn(cond.shape[0], self.z_dim, generator=self.gen, device=self.device)
+        raw = self.nets["G"](torch.cat([z, cond], dim=1))
+        return raw, self._activate(raw)
+
+    def _score(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.nets["D"](self._packed(rows, cond))
+
+    def _packed(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([rows, cond], dim=1)                          # (B, out_dim + C)
+        return x.reshape(x.shape[0] // self.pack, -1)               # (B / pack, pack * (out_dim + C))
+
+    def d_step(self, batch: Batch, step: int):
+        cond = self._onehot(batch.y, batch.x.shape[0])
+        with torch.no_grad():
+            _, fake = self._fake(cond)
+        real_in, fake_in = self._packed(batch.x, cond), self._packed(fake, cond)
+        D = self.nets["D"]
+        r, f = D(real_in), D(fake_in)
+        loss = d_loss(self.cfg.loss.kind, r, f)
+        stats = {"loss_D": loss.detach(), "D_real": r.detach().mean(), "D_fake": f.detach().mean()}
+        if self.cfg.reg.gp > 0:
+            gp = gradient_penalty(D, real_in, fake_in, generator=self.gen)
+            loss = loss + self.cfg.reg.gp * gp
+            stats["gp"] = gp.detach()
+        return loss, stats
+
+    def g_step(self, batch: Batch, step: int):
+        cond = self._onehot(batch.y, batch.x.shape[0])
+        raw, fake = self._fake(cond)
+        loss = g_loss(self.cfg.loss.kind, self._score(fake, cond))
+        stats = {"loss_G": loss.detach()}
+        if self.cond_dim:   # cross-entropy of the conditioned column's logits against the asked category
+            logp = segment_softmax(raw, self.seg, self.n_seg, log=True)
+            ce = -logp.gather(1, self.cond_out[batch.y].unsqueeze(1)).mean()
+            loss = loss + ce
+            stats["ce"] = ce.detach()
+        return loss, stats
+
+    def state_dict(self) -> dict:
+        return {"encoding": _digest(self.data_info["tabular"])}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "encoding" in state and state["encoding"] != _digest(self.data_info["tabular"]):
+            raise CheckpointError("the table read now encodes differently from the one this run was trained on "
+                                  "(was the data file changed?); resume with the original file")
+
+    # -- sampling -------------------------------------------------------------------------------
+    def condition_index(self, column: str, value) -> int:
+        """The condition index of ``column == value``; one-line DataError when it cannot be asked."""
+        names = self.tt.names
+        if column not in names:
+            raise DataError(f"condition column '{column}' is not in the table; columns: {', '.join(names)}")
+        i = names.index(column)
+        c = self.tt.columns[i]
+        if not c.discrete:
+            raise DataError(f"conditions work on discrete columns; '{column}' is {c.type}")
+        cats = c.categories
+        missing = value is None or (isinstance(value, float) and np.isnan(value))
+        hits = [k for k, v in enumerate(cats) if (v is None if missing else v is not None and v == value)]
+        hits = hits or [k for k, v in enumerate(cats) if not missing and str(v) == str(value)]
+        if not hits:
+            shown = ", ".join(repr(v) for v in cats[:12]) + (", ..." if len(cats) > 12 else "")
+            raise DataError(f"condition {column}={value!r} was never seen in training; known values: {shown}")
+        return int(self.cond_base[self.disc.index(i)] + hits[0])
+
+    def latents_for(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None, labels=None,
+                    condition: int | None = None) -> dict[str, torch.Tensor]:
+        """Noise, condition and Gumbel noise for ``n`` rows from one seed (or one row per seed)."""
+        if labels is not None:
+            raise ConfigError("tabular runs take conditions (column=value), not class labels")
+        if seeds is not None:
+            parts = [self.latents_for(1, s, condition=condition) for s in seeds]
+            return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        gen = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(n, self.z_dim, generator=gen)
+        noise = -torch.empty(n, self.out_dim).exponential_(generator=gen).log()
+        if not self.cond_dim:
+            y = torch.zeros(n, dtype=torch.long)
+        elif condition is not None:
+            y = torch.full((n,), int(condition), dtype=torch.long)
+        else:   # a random discrete column, then a category at its training frequency
+            col = torch.randint(0, len(self.disc), (n,), generator=gen)
+            y = torch.empty(n, dtype=torch.long)
+            for j, f in enumerate(self.cond_freq):
+                rows = (col == j).nonzero().squeeze(1)
+                draw = torch.multinomial(torch.as_tensor(f), len(rows), replacement=True, generator=gen) if len(rows) else rows
+                y[rows] = draw + int(self.cond_base[j])
+        force = y if condition is not None else torch.full((n,), -1, dtype=torch.long)
+        return {k: v.to(self.device) for k, v in {"z": z, "y": y, "noise": noise, "force": force}.items()}
+
+    def grid_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        return self.latents_for(n, seed=seed + 7919)
+
+    @torch.no_grad()
+    def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 4096) -> torch.Tensor:
+        """Encoded rows whose argmax per one-hot block is a categorical draw (Gumbel-max)."""
+        G = self.nets[net or self.sampler_net()]
+        was_training = G.training
+        G.eval()
+        z, y, noise = inputs["z"], inputs["y"], inputs["noise"]
+        parts = []
+        for i in range(0, z.shape[0], batch):
+            cond = self._onehot(y[i:i + batch], z[i:i + batch].shape[0])
+            parts.append(G(torch.cat([z[i:i + batch], cond], dim=1)))
+        G.train(was_training)
+        raw = torch.cat(parts) if parts else torch.zeros(0, self.out_dim, device=self.device)
+        x = torch.where(self.tanh_mask, raw.tanh(), raw + noise)
+        forced = (inputs["force"] >= 0).nonzero().squeeze(1)
+        if len(forced) and self.cond_dim:   # the asked category, whatever G's draw
+            x[forced, self.cond_out[inputs["force"][forced]]] = torch.inf
+        return x
+
+    def to_output(self, x: torch.Tensor) -> pd.DataFrame:
+        return self.tt.inverse(x.float().cpu().numpy(), clip=bool(self.cfg.tabular.clip))
+
+    def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor], reference=None) -> None:
+        """A preview of the rows as CSV beside where image runs put their grid."""
+        self.to_output(x).to_csv(path.rsplit(".", 1)[0] + ".csv", index=False)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]

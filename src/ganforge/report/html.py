@@ -1,0 +1,164 @@
+"""The report page: one self-contained HTML file, every picture inlined as a data: URI, no scripts."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from typing import Any
+
+from . import plots
+from .collect import RunFacts
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;
+color:#222;padding:0 16px}
+h1{font-size:1.5em;margin-bottom:4px}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+h3{font-size:1em;margin-bottom:6px}
+table{border-collapse:collapse;font-size:.9em;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;
+vertical-align:top}th{background:#f4f4f4}.changed{font-weight:600;color:#0a4d8c}
+.note{background:#fff6d6;border:1px solid #e8d48a;padding:6px 10px;margin:8px 0}
+.muted{color:#777}.timeline{display:flex;flex-wrap:wrap;gap:12px}.timeline figure,.gallery figure{margin:0}
+figcaption{font-size:.8em;color:#555;text-align:center}img{max-width:100%;image-rendering:pixelated}
+.gallery{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:.8em;max-height:360px}
+"""
+
+_MIME = {".png": "image/png", ".gif": "image/gif"}
+
+
+def esc(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def img_bytes(data: bytes, mime: str = "image/png", alt: str = "", width: int | None = None) -> str:
+    src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    w = f' width="{width}"' if width else ""
+    return f'<img src="{src}" alt="{esc(alt)}"{w}>'
+
+
+def img_file(path: str, alt: str = "", width: int | None = None) -> str:
+    with open(path, "rb") as f:
+        return img_bytes(f.read(), _MIME.get(os.path.splitext(path)[1].lower(), "image/png"), alt, width)
+
+
+def table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, changed: set[int] = frozenset()) -> str:
+    head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>" if header else ""
+    body = "".join("<tr" + (' class="changed"' if i in changed else "") + ">" + "".join(f"<td>{esc(c)}</td>" for c in r)
+                   + "</tr>" for i, r in enumerate(rows))
+    return f"<table>{head}{body}</table>"
+
+
+def section_trained(f: RunFacts) -> str:
+    from ..config import Config
+    d = f.data
+    shape = "x".join(str(s) for s in d.get("shape", []))
+    rows = [("data", f"{d.get('name', '?')}: {d.get('n', '?')} {d.get('kind', '?')}s of shape {shape}, "
+                     f"{d.get('num_classes', 0)} classes"),
+            ("preset", f.config.get("preset", "?")),
+            ("steps", f"{f.step} done of {f.planned} planned"),
+            ("checkpoint", os.path.basename(f.checkpoint) if f.checkpoint else "none yet")]
+    rows += [(f"parameters {k}", f"{v:,}") for k, v in f.params.items()]
+    defaults = Config().to_dict()
+    cfg_rows, changed = [], set()
+    for sec, vals in f.config.items():
+        if not isinstance(vals, dict):
+            continue
+        for k, v in vals.items():
+            if k in defaults.get(sec, {}) and json.dumps(defaults[sec][k]) != json.dumps(v):
+                changed.add(len(cfg_rows))
+            cfg_rows.append((f"{sec}.{k}", json.dumps(v)))
+    picked = [r for i, r in enumerate(cfg_rows) if i in changed]
+    return ("<h2>What was trained</h2>" + table(rows)
+            + "<h3>Config: keys set away from their defaults</h3>"
+            + (table(picked, ("key", "value")) if picked else "<p class='muted'>none: all defaults</p>")
+            + "<details><summary>full config (bold: differs from the default)</summary>"
+            + table(cfg_rows, ("key", "value"), changed) + "</details>")
+
+
+def section_curves(f: RunFacts) -> str:
+    if not f.stats:
+        return "<h2>Training curves</h2><p class='muted'>no stats logged yet (stats.jsonl is empty).</p>"
+    groups = plots.group_keys(plots.numeric_keys(f.stats))
+    out = ["<h2>Training curves</h2>"]
+    for name, keys in groups.items():
+        if name == "evaluation":
+            continue
+        png = (plots.small_multiples(f.stats, keys, "") if name == "other"
+               else plots.overlay(f.stats, keys, name, logy=name == "gradient norms"))
+        if png:
+            out.append(f"<h3>{esc(name)}</h3>" + img_bytes(png, alt=name))
+    return "".join(out)
+
+
+def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested JSON -> [(dotted key, leaf)]; lists are shown as (shortened) JSON text."""
+    if isinstance(obj, dict):
+        return [kv for k, v in obj.items() for kv in _flat(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(obj, (list, tuple)):
+        return [(prefix, json.dumps(obj)[:200])]
+    return [(prefix, obj)]
+
+
+def section_eval(f: RunFacts) -> str:
+    keys = [k for k in plots.numeric_keys(f.stats) if k.lower().startswith("eval/")]
+    if not keys and not f.evals:
+        return ""
+    out = ["<h2>Evaluation</h2>"]
+    png = plots.small_multiples(f.stats, keys, "evaluation over training (dashed: real-vs-real floor)") if keys else None
+    if png:
+        out.append(img_bytes(png, alt="evaluation"))
+    for name, data in f.evals:
+        out.append(f"<h3>{esc(name)}</h3>")
+        if isinstance(data, list) and data and all(isinstance(r, dict) and "step" in r for r in data):
+            png = plots.small_multiples(data, plots.numeric_keys(data), name)
+            out.append(img_bytes(png, alt=name) if png else "")
+            continue
+        protocol = data.get("protocol") if isinstance(data, dict) else None
+        if protocol is not None:
+            data = {k: v for k, v in data.items() if k != "protocol"}
+        flat = _flat(data)
+        values = {k: v for k, v in flat}
+        rows = [(k, v, values.get(k + "_floor", "")) for k, v in flat if not k.endswith("_floor")]
+        out.append(table(rows, ("metric", "value", "floor (real vs real)")))
+        if protocol is not None:
+            out.append("<p><b>protocol</b></p><pre>" + esc(json.dumps(protocol, indent=2)[:20000]) + "</pre>")
+    return "".join(out)
+
+
+def section_samples(f: RunFacts, most: int = 10) -> str:
+    if not f.grids:
+        return "<h2>Samples</h2><p class='muted'>no sample grids yet (samples/grid-*.png).</p>"
+    picks = f.grids
+    if len(picks) > most:  # evenly spaced, always with the first and the newest
+        idx = sorted({round(i * (len(picks) - 1) / (most - 1)) for i in range(most)})
+        picks = [picks[i] for i in idx]
+    figs = "".join(f"<figure>{img_file(p, f'step {s}', width=240)}<figcaption>step {s}</figcaption></figure>"
+                   for s, p in picks)
+    return ("<h2>Samples (fixed latents)</h2>"
+            f"<p class='muted'>{len(picks)} of {len(f.grids)} grids, same latents at every step.</p>"
+            f"<div class='timeline'>{figs}</div>")
+
+
+def section_explore(f: RunFacts, most: int = 12) -> str:
+    if not f.explore:
+        return ""
+    figs = "".join(f"<figure>{img_file(p, os.path.basename(p))}<figcaption>{esc(os.path.basename(p))}</figcaption>"
+                   "</figure>" for p in f.explore[:most])
+    return f"<h2>Explore (newest first)</h2><div class='gallery'>{figs}</div>"
+
+
+def section_machine(f: RunFacts) -> str:
+    rows = list(f.machine.items()) + list(f.timing.items())
+    return "<h2>Machine and time</h2>" + table(rows)
+
+
+def render(f: RunFacts) -> str:
+    title = f"ganforge run {os.path.basename(os.path.abspath(f.run_dir))}"
+    notes = "".join(f"<div class='note'>{esc(n)}</div>" for n in f.notes)
+    body = "".join([section_trained(f), section_curves(f), section_eval(f), section_samples(f),
+                    section_explore(f), section_machine(f)])
+    return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head>"
+            f"<body><h1>{esc(title)}</h1><p class='muted'>{esc(os.path.abspath(f.run_dir))}</p>{notes}{body}"
+            "</body></html>\n")

@@ -1,0 +1,75 @@
+"""`ganforge eval` and periodic evaluation: JSON with metrics, floors and the protocol."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ganforge
+from ganforge.core.errors import ConfigError
+from ganforge.evaluate import evaluate_files
+
+
+def gf(*args):
+    return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ev") / "run"
+    ganforge.train("digits", steps=10, out=str(out), progress=False,
+                   overrides=["model.z_dim=8", "model.g_width=16", "model.d_width=16", "train.batch=32"])
+    return str(out)
+
+
+def test_eval_run_writes_json_with_protocol(digits_run):
+    r = gf("eval", digits_run, "--n", "200")
+    assert r.returncode == 0, r.stderr
+    assert "fd" in r.stdout and "real floor" in r.stdout
+    files = os.listdir(os.path.join(digits_run, "eval"))
+    res = json.load(open(os.path.join(digits_run, "eval", files[0])))
+    m, p = res["metrics"], res["protocol"]
+    for k in ("fd", "fd_floor", "kid", "kid_std", "precision", "recall", "density", "coverage"):
+        assert isinstance(m[k], float), k
+    assert m["fd"] > m["fd_floor"] >= 0  # an untrained generator is far from the data
+    assert p["n_fake"] == 200 and p["n_real"] == 1797 and p["extractor"] == "digits"
+    assert len(p["extractor_sha256"]) == 64 and p["seed"] == 0 and p["elapsed_s"] > 0
+    assert "digits" in p["reference"]
+
+
+def test_eval_two_npz_files(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "a.npz", x=rng.normal(size=(400, 5)).astype(np.float32))
+    np.savez(tmp_path / "b.npz", x=rng.normal(size=(400, 5)).astype(np.float32))
+    np.savez(tmp_path / "c.npz", x=(rng.normal(size=(400, 5)) + 3).astype(np.float32))
+    same = evaluate_files(str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), metrics="fd,pr")
+    far = evaluate_files(str(tmp_path / "a.npz"), str(tmp_path / "c.npz"), metrics="fd,pr",
+                         json_path=str(tmp_path / "r.json"))
+    assert same["metrics"]["fd"] < 1.0 < far["metrics"]["fd"]
+    assert far["metrics"]["precision"] < same["metrics"]["precision"]
+    assert json.load(open(tmp_path / "r.json"))["protocol"]["extractor"] == "raw"
+
+
+def test_eval_bad_input(tmp_path, digits_run):
+    np.savez(tmp_path / "a.npz", x=np.zeros((50, 5), np.float32))
+    np.savez(tmp_path / "b.npz", x=np.zeros((50, 6), np.float32))
+    with pytest.raises(ConfigError, match="differ in shape"):
+        evaluate_files(str(tmp_path / "a.npz"), str(tmp_path / "b.npz"))
+    r = gf("eval", "--real", str(tmp_path / "a.npz"), "--fake", str(tmp_path / "missing.npz"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    r = gf("eval", digits_run, "--metrics", "fdd")
+    assert r.returncode == 2 and "did you mean 'fd'" in r.stderr
+    r = gf("eval", digits_run, "--extractor", "lenet")
+    assert r.returncode == 2 and "did you mean" in r.stderr
+
+
+def test_periodic_eval_logs_and_keeps_best(tmp_path):
+    res = ganforge.train("ring8", steps=20, out=str(tmp_path / "r"), progress=False,
+                         overrides=["data.n_points=2000", "eval.every=10", "eval.n=300", "train.log_every=10"])
+    rows = [json.loads(l) for l in open(os.path.join(res.run_dir, "stats.jsonl"))]
+    evals = [r for r in rows if "eval/fd" in r]
+    assert [r["step"] for r in evals] == [10, 20]
+    assert "eval/modes" in evals[0] and "eval/fd_floor" in evals[0]
+    assert os.path.exists(os.path.join(res.run_dir, "checkpoints", "best.safetensors"))
