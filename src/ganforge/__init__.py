@@ -7,7 +7,10 @@ def __getattr__(name):  # noqa: D401
     if name in ("train", "resume", "load", "info", "Generator", "TrainResult"):
         from . import api
         return getattr(api, name)
+    if name == "TabularGAN":
+        from .tabular import TabularGAN
+        return TabularGAN
     raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
 
 
-__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "__version__"]
+__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "TabularGAN", "__version__"]

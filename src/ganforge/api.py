@@ -25,6 +25,7 @@ from .data import load_dataset
 from .nets import param_count
 from .recipes import build_recipe
 from .engine import Trainer, load_run_config, resolve_device, write_run_files
+from .engine.speed import use_channels_last
 
 _BUILTIN_SOURCES = ("digits", "ring8", "grid25")
 
@@ -60,6 +61,7 @@ def resolve_config(preset: str | C.Config = "digits", *, data: str | None = None
             cfg.data.source = "auto"
     if steps is not None:
         cfg.train.steps = int(steps)
+        cfg.tabular.epochs = 0   # an explicit step count wins over a table's epochs
     if seed is not None:
         cfg.train.seed = int(seed)
     return C.validate(cfg)
@@ -107,7 +109,10 @@ def resume(run_dir: str, steps: int | None = None, progress: bool | None = None)
     if progress is not None:
         cfg.train.progress = progress
     dataset = load_dataset(cfg.data, seed=cfg.train.seed, tabular=cfg.tabular)
-    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=_evaluator(cfg, dataset))
+    evaluator = _evaluator(cfg, dataset)
+    if evaluator is not None:
+        evaluator.restore_best(os.path.join(run_dir, "checkpoints", "best.safetensors"))
+    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=evaluator)
     write_run_files(run_dir, cfg, trainer.data_info)
     if trainer.step >= cfg.train.steps:
         return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
@@ -129,6 +134,7 @@ class Generator:
         for name, net in self.recipe.nets.items():
             ckpt.load_module(f"net.{name}", net, tensors, self.checkpoint)
             net.eval()
+        use_channels_last(self.recipe.nets, None, self.device)  # faster CPU sampling (engine/speed.py)
 
     @property
     def num_classes(self) -> int:
@@ -172,6 +178,9 @@ class Generator:
 
 
 def load(path, device: str = "cpu") -> Generator:
+    from .export.hf import is_pretrained_folder, load_pretrained
+    if os.path.isdir(os.fspath(path)) and is_pretrained_folder(path):  # `ganforge export --format hf` output
+        return load_pretrained(path, device)
     return Generator(path, device)
 
 

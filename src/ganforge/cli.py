@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -24,6 +25,12 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its newest checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="shortcut for --set train.device=...")
+    p.add_argument("--nproc", type=int, help="data-parallel processes on this machine (via torch.distributed.run); "
+                   "train.batch is the global batch, split across them")
+    p.add_argument("--discrete", help="tables: comma-separated columns to model as categories")
+    p.add_argument("--target", help="tables: the column a model will predict in `ganforge eval`")
+    p.add_argument("--epochs", type=int, help="tables: passes over the rows (--steps overrides it)")
 
 
 def _add_sample(sub) -> None:
@@ -33,7 +40,10 @@ def _add_sample(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the n samples")
     p.add_argument("--seeds", help="one sample per seed, e.g. 0-63 or 1,5,9 (each reproducible alone)")
     p.add_argument("--label", type=int, help="class to draw (conditional models)")
-    p.add_argument("--out", default="samples.png", help="output .png grid or .npz arrays")
+    p.add_argument("--out", default="samples.png", help="output .png grid or .npz arrays; tabular runs: "
+                   ".csv or .parquet rows")
+    p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="tabular runs: fix a discrete column to a value (repeatable)")
 
 
 def _add_info(sub) -> None:
@@ -52,6 +62,8 @@ def _add_eval(sub) -> None:
     p.add_argument("--extractor", default="auto", help="feature space: auto, raw, digits, lenet-mnist, random-conv, inception")
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed")
     p.add_argument("--json", dest="json_path", help="where to write the JSON result (default RUN/eval/<time>.json)")
+    p.add_argument("--target", help="tabular runs: column to predict for tstr (default: the run's tabular.target)")
+    p.add_argument("--train", help="tabular runs: the real training rows for tstr/dcr (default: the run's data file)")
 
 
 def _add_explore(sub) -> None:
@@ -91,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_explore(sub)
     _add_report(sub)
+    _add_bench(sub)
+    _add_export(sub)
     sub.add_parser("presets", help="list the built-in presets")
     return ap
 
@@ -98,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(a) -> int:
     from . import api
     from .config import parse_set
+    from .core import dist
+    if a.nproc and a.nproc > 1 and "LOCAL_RANK" not in os.environ:  # not yet inside torchrun: start the ranks
+        return dist.launch(a.nproc, a.argv)
+    if a.device:
+        a.overrides.append(f"train.device={a.device}")
     progress = False if a.no_progress else None
     if a.resume:
         if a.preset or a.overrides or a.data or a.seed is not None:
@@ -110,20 +129,43 @@ def cmd_train(a) -> int:
                   file=sys.stderr)
             return 2
         overrides = parse_set(a.overrides)
+        overrides.update({f"tabular.{k}": v for k in ("discrete", "target", "epochs")
+                          if (v := getattr(a, k, None)) is not None})
         if a.dry_run:
             cfg = api.resolve_config(a.preset, data=a.data, steps=a.steps, seed=a.seed, overrides=overrides)
             print(cfg.to_json())
             return 0
         res = api.train(a.preset, data=a.data, out=a.out, steps=a.steps, seed=a.seed,
                         overrides=overrides, progress=progress)
-    print(f"run: {res.run_dir}  steps: {res.step}  time: {res.elapsed_s:.1f}s  ({res.it_per_s:.1f} it/s)")
+    if dist.is_main():
+        print(f"run: {res.run_dir}  steps: {res.step}  time: {res.elapsed_s:.1f}s  ({res.it_per_s:.1f} it/s)")
+    dist.shutdown()
+    return 0
+
+
+def _sample_table(a) -> int:
+    from .core.errors import ConfigError
+    from .tabular import TabularGAN, write_table
+    conds = {}
+    for item in a.condition:
+        col, eq, val = item.partition("=")
+        if not eq:
+            raise ConfigError(f"--condition expects COLUMN=VALUE, got {item!r}")
+        conds[col.strip()] = val
+    rows = TabularGAN.load(a.run).sample(a.n, conditions=conds or None, seed=a.seed)
+    print(write_table(rows, a.out))
     return 0
 
 
 def cmd_sample(a) -> int:
     from . import api
+    from .core.errors import ConfigError
     from .core.seed import parse_seeds
+    if a.out.lower().endswith((".csv", ".parquet", ".pq")) or a.condition:
+        return _sample_table(a)
     g = api.load(a.run)
+    if g.data_info.get("kind") == "table":
+        raise ConfigError(f"{a.run} is a tabular run: write rows with --out rows.csv (or .parquet)")
     seeds = parse_seeds(a.seeds) if a.seeds else None
     out = g.save(a.out, n=None if seeds else a.n, seed=a.seed, seeds=seeds, labels=a.label)
     print(out)
@@ -149,8 +191,35 @@ def cmd_info(a) -> int:
     return 0
 
 
+def _eval_table(a) -> int:
+    """A tabular run against held-out real rows (--real): quality, tstr, dcr."""
+    import datetime
+    import os
+    from .core.checkpoint import atomic_write_bytes
+    from .core.errors import ConfigError
+    from .metrics.tabular import evaluate_run, format_report
+    if not a.real:
+        raise ConfigError("a tabular run is measured against held-out real rows: give --real test.csv")
+    res = evaluate_run(a.run, a.real, metrics=a.metrics, target=a.target, train=a.train, n=a.n, seed=a.seed)
+    print(format_report(res))
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = a.json_path or os.path.join(a.run if os.path.isdir(a.run) else os.path.dirname(a.run), "eval",
+                                       f"tabular-{stamp}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_bytes(path, json.dumps(res, indent=2, default=str).encode())
+    print(f"written: {path}")
+    return 0
+
+
+def _is_table_run(run: str) -> bool:
+    from .core import checkpoint as ckpt
+    return ckpt.load(run)[1].get("data", {}).get("kind") == "table"
+
+
 def cmd_eval(a) -> int:
     from . import evaluate
+    if a.run and _is_table_run(a.run):
+        return _eval_table(a)
     if a.run and (a.real or a.fake):
         print("ganforge: error: give a RUN, or --real and --fake, not both", file=sys.stderr)
         return 2
@@ -183,7 +252,12 @@ def cmd_explore(a) -> int:
         except ValueError:
             raise ConfigError(f"--levels expects numbers like 1,0.7,0.5, got {a.levels!r}") from None
     if "index" in opts:
-        many = parse_seeds(opts["index"])
+        try:
+            many = parse_seeds(opts["index"])
+        except ConfigError:
+            raise ConfigError(f"--index expects training indices like 5, 0-4 or 1,7, got {a.index!r}") from None
+        if explore.get_tool(a.tool) is not explore.memorise and len(many) > 1:
+            raise ConfigError(f"--index takes one training index for {a.tool}, got {a.index!r}")
         opts["index"] = many if explore.get_tool(a.tool) is explore.memorise else many[0]
     res = explore.run(a.run, a.tool, out=a.out, **opts)
     print("\n".join(res.paths))
@@ -196,6 +270,38 @@ def cmd_report(a) -> int:
     return 0
 
 
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure training and sampling speed, MFU and memory per preset")
+    p.add_argument("presets", nargs="*", help="presets to measure (default: digits mnist)")
+    p.add_argument("--steps", type=int, default=60, help="timed training steps per preset (default 60)")
+    p.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
+
+
+def cmd_bench(a) -> int:
+    from .perf.bench import format_table, run_bench, write_json
+    res = run_bench(a.presets or ["digits", "mnist"], steps=a.steps, threads=a.threads)
+    print(format_table(res))
+    if a.json_path:
+        write_json(res, a.json_path)
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a run's generator (G_ema) to ONNX or a Hugging Face style folder")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("--format", choices=["onnx", "hf"], default="onnx", help="onnx (one .onnx file) or hf "
+                   "(folder with model.safetensors + config.json)")
+    p.add_argument("--out", required=True, help="output .onnx file (onnx) or folder (hf)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+
+
+def cmd_export(a) -> int:
+    from .export import export_hf, export_onnx
+    print(export_onnx(a.run, a.out, opset=a.opset) if a.format == "onnx" else export_hf(a.run, a.out))
+    return 0
+
+
 def cmd_presets(a) -> int:
     from .config import PRESETS
     for name, p in sorted(PRESETS.items()):
@@ -204,12 +310,17 @@ def cmd_presets(a) -> int:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
-            "explore": cmd_explore, "report": cmd_report}
+            "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before torch loads OpenMP: idle OpenMP workers sleep instead of spinning. On a CPU shared with
+    # other processes spinning workers starve each other (a 2-thread DCGAN step measured 14x slower);
+    # see docs/benchmarks.md (train-step). An OMP_WAIT_POLICY set by the user wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .core.errors import GanforgeError
     a = build_parser().parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc to re-launch
     try:
         return COMMANDS[a.command](a)
     except GanforgeError as e:

@@ -19,15 +19,16 @@ def test_kid_single_full_subset_is_the_unbiased_mmd():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((120, 6)), rng.standard_normal((120, 6)) * 1.2 + 0.1
     out = kid(a, b, n_subsets=1, subset_size=120)
-    assert out["kid"] == pytest.approx(_mmd2_direct(a, b), rel=1e-10)
+    # kernel entries are float32 (summed in float64), so agreement is to float32 rounding
+    assert out["kid"] == pytest.approx(_mmd2_direct(a, b), rel=1e-6)
     assert out["kid_std"] == 0.0
 
 
 def test_kid_same_distribution_is_near_zero():
-    # Unbiased: centred on 0. Measured over 5 seeds: |kid| <= 0.0016 with kid_std ~0.004.
+    # Unbiased: centred on 0. Measured over 5 seeds (50 subsets): |kid| <= 0.0016 with kid_std ~0.004.
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((2000, 16)), rng.standard_normal((2000, 16))
-    out = kid(a, b, n_subsets=50, subset_size=500, seed=0)
+    out = kid(a, b, n_subsets=20, subset_size=500, seed=0)
     assert abs(out["kid"]) < out["kid_std"]
     assert 0 < out["kid_std"] < 0.02
 
@@ -35,7 +36,7 @@ def test_kid_same_distribution_is_near_zero():
 def test_kid_shifted_distribution_is_clearly_positive():
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((2000, 16)), rng.standard_normal((2000, 16)) + 0.3
-    out = kid(torch.from_numpy(a).float(), torch.from_numpy(b).float(), n_subsets=50, subset_size=500)
+    out = kid(torch.from_numpy(a).float(), torch.from_numpy(b).float(), n_subsets=20, subset_size=500)
     assert out["kid"] > 5 * out["kid_std"] > 0
 
 

@@ -17,7 +17,7 @@ def _gauss(rng, n, d=8, shift=0.0):
 def test_compute_defaults_with_floors_is_json():
     rng = np.random.default_rng(0)
     real, fake = _gauss(rng, 1000), _gauss(rng, 400, shift=0.5)
-    out = compute(None, real, fake, seed=0, kind="image", kid_subsets=10)
+    out = compute(None, real, fake, seed=0, kind="image", kid_subsets=4)
     for key in ("fd", "kid", "kid_std", "precision", "recall", "density", "coverage"):
         assert isinstance(out[key], float) and isinstance(out[key + "_floor"], float)
     assert out["fd"] > 5 * out["fd_floor"] and out["kid"] > out["kid_floor"]

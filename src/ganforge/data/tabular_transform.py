@@ -99,7 +99,8 @@ def fit_modes(v: np.ndarray, max_modes: int, threshold: float, max_rows: int,
     bgm = BayesianGaussianMixture(n_components=k, weight_concentration_prior_type="dirichlet_process",
                                   weight_concentration_prior=1e-3, covariance_type="diag",
                                   max_iter=100, n_init=1, random_state=seed)
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+    with warnings.catch_warnings(), threadpool_limits(1):   # 1-D fits gain nothing from threads
         warnings.simplefilter("ignore", ConvergenceWarning)
         bgm.fit(v.reshape(-1, 1))
     w = bgm.weights_
@@ -244,7 +245,7 @@ def _categories_out(c: ColumnInfo, codes: np.ndarray) -> pd.Series:
     else:
         dtype = object
     values = np.empty(len(cats), dtype=object)
-    values[:] = cats
+    values[:] = [np.nan if v is None and dtype in (object, np.float64) else v for v in cats]
     return pd.Series(values[codes], dtype=dtype)
 
 

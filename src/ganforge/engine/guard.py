@@ -27,12 +27,15 @@ from typing import Any
 
 import torch
 
+from ..core import dist
 from ..core.errors import GanforgeError
 from ..core.log import truncate_stats
 
 
 def warn(msg: str) -> None:
-    """A console warning on its own line (the progress bar may be mid-line)."""
+    """A console warning on its own line (the progress bar may be mid-line); rank 0 only."""
+    if not dist.is_main():
+        return
     sys.stderr.write(f"\nganforge warning: {msg}\n")
     sys.stderr.flush()
 
@@ -98,7 +101,8 @@ class NanGuard:
             for group, lr in zip(opt.param_groups, lrs[name]):
                 group["lr"] = lr * self.factor
             new_lrs[name] = opt.param_groups[0]["lr"]
-        truncate_stats(t.run_dir, t.step)
+        if dist.is_main():  # under data parallelism every rank decides alike; rank 0 owns the files
+            truncate_stats(t.run_dir, t.step)
         stats_writer.write(t.step, {"event": "nan_rollback", "bad_step": bad_step, "rollback": self.rollbacks,
                                     "lr_factor": self.factor, "lr": new_lrs})
         warn(f"non-finite loss or weights by step {bad_step}: rolled back to step {t.step} "

@@ -24,6 +24,7 @@ from ..core.seed import global_rng_state, make_generator, seed_all, set_global_r
 from ..recipes import Batch, Recipe, build_recipe
 from .batches import BatchSource
 from .ema import ema_beta, ema_update
+from .speed import use_channels_last
 from .guard import Guard
 
 
@@ -62,6 +63,8 @@ class Trainer:
         self.recipe.gen = self.gen
         self.batches = BatchSource(dataset, dist.shard_batch(t.batch), t.seed, self.device,
                                    dist.rank(), dist.world())  # train.batch is the global batch
+        use_channels_last(self.recipe.nets, self.batches, self.device,
+                          getattr(t, "channels_last", "auto"))  # see engine/speed.py
         self.step = 0
         self.last_stats: dict[str, float] = {}
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")

@@ -35,6 +35,10 @@ def open_run(run) -> tuple[Any, str]:
     """(Generator, run folder) from a run folder, a checkpoint file or an already loaded Generator."""
     from .. import api
     g = run if isinstance(run, api.Generator) else api.load(os.fspath(run))
+    kind = g.data_info.get("kind")
+    if kind not in ("image", "vector"):  # other recipes (tables, ...) take other inputs than z and labels
+        raise GanforgeError(f"explore works on image and vector GAN runs; {g.checkpoint} is a {kind} run "
+                            f"(recipe {g.meta.get('recipe', '?')})")
     folder = os.path.dirname(os.path.abspath(g.checkpoint))
     if os.path.basename(folder) == "checkpoints":
         folder = os.path.dirname(folder)
@@ -61,10 +65,11 @@ def need_images(g, tool: str) -> None:
 
 
 def inputs_for(g, z: torch.Tensor, label: int | list[int] | torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """Generator inputs for latents ``z`` (N, z_dim); conditional models get ``label`` (default: class 0)."""
+    """Generator inputs for latents ``z`` (N, z_dim); conditional models get ``label`` (one class or one per
+    latent; default: the classes in turn, 0, 1, 2, ...)."""
     inputs = {"z": z.to(g.device)}
     if g.num_classes:
-        y = torch.as_tensor(0 if label is None else label).long().reshape(-1)
+        y = torch.arange(z.shape[0]) % g.num_classes if label is None else torch.as_tensor(label).long().reshape(-1)
         y = y.expand(z.shape[0]) if y.numel() == 1 else y
         if y.shape[0] != z.shape[0] or int(y.min()) < 0 or int(y.max()) >= g.num_classes:
             raise ConfigError(f"label must be a class index in 0..{g.num_classes - 1}")

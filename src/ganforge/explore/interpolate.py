@@ -69,7 +69,7 @@ def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bo
         written.append(save_png(grid, stem + ".png"))
         # the GIF runs the whole path forward, each pair's shared end shown once
         seq = [imgs[0, 0]] + [f for r in imgs for f in r[1:]]
-        frames_img = [labelled_grid([[f]]) for f in seq]
+        frames_img = [_enlarge(labelled_grid([[f]])) for f in seq]
         written.append(save_gif(frames_img + frames_img[-2:0:-1], stem + ".gif"))
     else:
         written.append(_path_plot(g, x.cpu().numpy().reshape(paths_z.shape[0], frames, -1), seeds, mode,
@@ -80,6 +80,12 @@ def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bo
     return ExploreResult("interpolate", written, summary,
                          {"latents": paths_z.numpy(), "samples": x.cpu().numpy().reshape(
                              paths_z.shape[0], frames, *x.shape[1:])})
+
+
+def _enlarge(img, side: int = 128):
+    """GIF frames at least ``side`` pixels wide (nearest: pixels stay honest)."""
+    k = max(1, -(-side // img.width))
+    return img.resize((img.width * k, img.height * k), 0) if k > 1 else img
 
 
 def _class_note(g, label) -> str:

@@ -18,11 +18,13 @@ several fake-set sizes and reports the intercept at 1/N = 0.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from ..core.errors import DataError
 from .knn import MetricInputError, as_numpy64, check_features
@@ -53,11 +55,32 @@ class FDStats:
         return cls(mu, sigma, n)
 
 
+def _mm(*mats: np.ndarray) -> np.ndarray:
+    """Chained float64 matrix product through torch, whose threading copes better than OpenBLAS's
+    with a machine whose cores are busy with other work."""
+    out = torch.from_numpy(mats[0])
+    for m in mats[1:]:
+        out = out @ torch.from_numpy(m)
+    return out.numpy()
+
+
+def _lapack_one_thread() -> contextlib.AbstractContextManager:
+    """LAPACK eigh in one thread: OpenBLAS threads spin badly when the cores are oversubscribed,
+    and a D <= 2048 decomposition takes seconds on one core."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def fd_stats(feats: Any, name: str = "features") -> FDStats:
     """Gaussian fit of (N, D) features in float64; N >= 2 for an unbiased covariance."""
     check_features(feats, name, min_rows=2)
     x = as_numpy64(feats)
-    return FDStats(x.mean(0), np.cov(x, rowvar=False, ddof=1).reshape(x.shape[1], x.shape[1]), x.shape[0])
+    mu = x.mean(0)
+    xc = x - mu
+    return FDStats(mu, _mm(xc.T, xc) / (x.shape[0] - 1), x.shape[0])
 
 
 def save_fd_stats(path: str | os.PathLike, stats: FDStats) -> None:
@@ -78,7 +101,8 @@ def load_fd_stats(path: str | os.PathLike) -> FDStats:
 
 def _psd_eigh(m: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Eigen-decomposition of a symmetric PSD matrix with rounding-level negatives set to 0."""
-    w, v = np.linalg.eigh((m + m.T) / 2.0)
+    with _lapack_one_thread():
+        w, v = np.linalg.eigh((m + m.T) / 2.0)
     scale = max(float(np.abs(w).max()), 1e-300)
     if w.min() < -PSD_TOL * scale:
         raise MetricInputError(f"{what} is not positive semi-definite (eigenvalue {w.min():.3g}); "
@@ -88,12 +112,12 @@ def _psd_eigh(m: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _sqrt_psd(sigma: np.ndarray) -> np.ndarray:
     w, v = _psd_eigh(sigma, "covariance")
-    return (v * np.sqrt(w)) @ v.T
+    return _mm(v * np.sqrt(w), v.T)
 
 
 def _trace_sqrt_product(root_a: np.ndarray, sigma_b: np.ndarray) -> float:
     """Tr((S_a S_b)^(1/2)) given S_a^(1/2)."""
-    w, _ = _psd_eigh(root_a @ sigma_b @ root_a, "S_a^1/2 S_b S_a^1/2")
+    w, _ = _psd_eigh(_mm(root_a, sigma_b, root_a), "S_a^1/2 S_b S_a^1/2")
     return float(np.sqrt(w).sum())
 
 

@@ -23,21 +23,21 @@ from .registry import register
 DEFAULT_SUBSET = 1000
 
 
-def _kernel(x: Tensor, y: Tensor) -> Tensor:
-    # The Gram matrix in float32 (several times faster); its rounding errors are tiny and unbiased,
-    # while the cube and the sums, where KID's small differences of large terms arise, run in float64.
-    gram = (x @ y.T).double()  # (m, m)
-    return gram.mul_(1.0 / x.shape[1]).add_(1.0).pow_(3)
+def _kernel_sum(x: Tensor, y: Tensor, skip_diagonal: bool) -> Tensor:
+    """Sum of k(x_i, y_j) over all pairs (or all pairs i != j), accumulated in float64.
+
+    The kernel entries are float32 (their rounding is tiny and unbiased); the sum, where KID's small
+    differences of large totals arise, is float64.
+    """
+    k = (x @ y.T).mul_(1.0 / x.shape[1]).add_(1.0).pow_(3)  # (m, m)
+    total = k.sum(dtype=torch.float64)
+    return total - k.diagonal().sum(dtype=torch.float64) if skip_diagonal else total
 
 
 def _mmd2_unbiased(x: Tensor, y: Tensor) -> float:
     m = x.shape[0]
-    kxx, kyy = _kernel(x, x), _kernel(y, y)
-    off_xx = kxx.sum() - kxx.diagonal().sum()
-    off_yy = kyy.sum() - kyy.diagonal().sum()
-    return float((off_xx + off_yy) / (m * (m - 1)) - 2.0 * _kernel(x, y).sum() / (m * m))
-
-
+    same = _kernel_sum(x, x, True) + _kernel_sum(y, y, True)
+    return float(same / (m * (m - 1)) - 2.0 * _kernel_sum(x, y, False) / (m * m))
 
 
 def resolve_subset_size(n_a: int, n_b: int, subset_size: int | None) -> int:

@@ -139,9 +139,9 @@ def knn_self(x: Any, k: int, name: str = "features", exact: bool = True) -> tupl
     the selected distances from differences (the k-NN radii of prdc are compared with block
     distances of the same float32 accuracy anyway).
     """
-    x = as_torch32(x)
-    n = x.shape[0]
+    n, _ = check_features(x, name)
     need_neighbours(n, k, name)
+    x = as_torch32(x)
     x = x - x.mean(0)
     sq = x.square().sum(1)
     best_d = torch.full((n, k), float("inf"))
@@ -163,6 +163,7 @@ def knn_self(x: Any, k: int, name: str = "features", exact: bool = True) -> tupl
 
 def knn_cross(q: Any, ref: Any, k: int, name: str = "reference features") -> tuple[Tensor, Tensor]:
     """Distances (Nq, k) float64 ascending and indices (Nq, k) of each query's k nearest in ``ref``."""
+    check_pair(q, ref, ("query features", name))
     q, ref = as_torch32(q), as_torch32(ref)
     if k < 1 or ref.shape[0] < k:
         raise MetricInputError(f"{name} has {ref.shape[0]} samples, too few for k={k} nearest neighbours")

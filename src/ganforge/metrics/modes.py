@@ -73,9 +73,11 @@ def _label_modes_metric(real: Any, fake: Any, ctx: dict) -> dict:
     """Labels are not features, so the floor comes from ``real_labels`` when given. Mode counts grow
     with the number of samples, so with a floor both sides use n = min(#real, #fake) labels."""
     fake_lab, n_modes = np.asarray(ctx["fake_labels"]), int(ctx["n_modes"])
+    full = label_modes(fake_lab, n_modes)  # also validates the labels before any indexing
     if ctx.get("real_labels") is None:
-        return label_modes(fake_lab, n_modes)
+        return full
     real_lab = np.asarray(ctx["real_labels"])
+    label_modes(real_lab, n_modes)
     n = min(len(real_lab), len(fake_lab))
     rng = np.random.default_rng(ctx.get("seed", 0))
     out = label_modes(fake_lab[rng.choice(len(fake_lab), n, replace=False)], n_modes)

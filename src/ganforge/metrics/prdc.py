@@ -52,9 +52,9 @@ def prdc(real: Any, fake: Any, k_pr: int = 3, k_dc: int = 5) -> dict:
     in_fake = torch.empty(n_r, dtype=torch.bool)      # real i inside the fake manifold (recall)
     covered = torch.empty(n_r, dtype=torch.bool)      # real i's ball holds a fake sample
     for i0, i1, d in row_blocks(r, f):                # d: (rows of real, n_f) squared distances
-        in_real |= (d <= rad_pr[i0:i1, None]).any(0)
-        in_fake[i0:i1] = (d <= rad_fake[None, :]).any(1)
         inside = d <= rad_dc[i0:i1, None]
+        in_real |= (inside if k_pr == k_dc else d <= rad_pr[i0:i1, None]).any(0)
+        in_fake[i0:i1] = (d <= rad_fake[None, :]).any(1)
         dens += inside.sum(0)
         covered[i0:i1] = inside.any(1)
     return {"precision": float(in_real.double().mean()), "recall": float(in_fake.double().mean()),

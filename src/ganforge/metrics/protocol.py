@@ -91,6 +91,16 @@ class PeriodicEval:
         self.best_key = e.best or None
         self.best: float | None = None
 
+    def restore_best(self, best_path: str) -> None:
+        """After a resume: the best value so far comes from the kept best checkpoint."""
+        import os
+        from ..core.checkpoint import load
+        if os.path.exists(best_path):
+            ev = load(best_path)[1].get("eval", {})
+            key = self.best_key or next(iter(ev), None)
+            if key in ev:
+                self.best_key, self.best = key, float(ev[key])
+
     def __call__(self, recipe) -> tuple[dict[str, float], bool]:
         """(flat metrics for stats.jsonl, whether this is the best so far)."""
         fake = recipe.generate(recipe.latents_for(self.n, seed=self.seed)).cpu()

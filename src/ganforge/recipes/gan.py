@@ -19,6 +19,7 @@ from ..losses import g_loss
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
 from .base import Batch, OptimSpec, Phase, Recipe
+from .dscore import score_real_fake
 from .gan_options import GANOptions
 
 
@@ -41,7 +42,7 @@ class GANRecipe(Recipe):
         G_ema.load_state_dict(G.state_dict())
         G_ema.eval().requires_grad_(False)
         self.nets = {"G": G, "D": D, "G_ema": G_ema}
-        self.opts = GANOptions(cfg, data_info, device)
+        self.options = GANOptions(cfg, data_info, device)
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
@@ -52,19 +53,19 @@ class GANRecipe(Recipe):
     def phases(self) -> list[Phase]:
         # D_reg runs before D in its step, so D's gradients seen by after_step are the D phase's own
         reg = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=self.cfg.reg.interval)]
-        return (reg if self.opts.lazy else []) + [
+        return (reg if self.options.lazy else []) + [
             Phase("D", "D", ("D",), self.d_step),
             Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
 
     def after_step(self, step: int, stats: dict[str, torch.Tensor]) -> None:
         g_ran = (step + 1) % self.cfg.optim.n_critic == 0
-        self.opts.after_step(step, stats, self.nets, g_ran)
+        self.options.after_step(step, stats, self.nets, g_ran)
 
     def state_dict(self) -> dict:
-        return self.opts.state_dict()
+        return self.options.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        self.opts.load_state_dict(state)
+        self.options.load_state_dict(state)
 
     def _latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.z_dim, generator=self.gen, device=self.device)  # (B, z_dim)
@@ -78,12 +79,12 @@ class GANRecipe(Recipe):
             return self.nets["G"](z, y_fake), y_fake
 
     def d_step(self, batch: Batch, step: int):
-        D, o = self.nets["D"], self.opts
+        D, o = self.nets["D"], self.options
         y_real = batch.y if self.num_classes else None
         fake, y_fake = self._fake(batch.x.shape[0])
         real_in = o.d_input(batch.x, step, self.gen)       # (B/pack, pack*C, ...)
         fake_in = o.d_input(fake, step, self.gen)
-        real_logits, fake_logits = D(real_in, y_real), D(fake_in, y_fake)   # (B/pack,)
+        real_logits, fake_logits = score_real_fake(D, real_in, fake_in, y_real, y_fake)  # (B/pack,) each
         adv = o.d_adv_loss(real_logits, fake_logits)
         loss = adv
         stats = {"loss_D_adv": adv.detach(), "D_real": real_logits.detach().mean(),
@@ -100,7 +101,7 @@ class GANRecipe(Recipe):
     def d_reg_step(self, batch: Batch, step: int):
         """Lazy R1 (real) / R2 (fake) penalties; the logged terms are the per-step values, the
         optimised loss is their sum times reg.interval."""
-        D, o, reg = self.nets["D"], self.opts, self.cfg.reg
+        D, o, reg = self.nets["D"], self.options, self.cfg.reg
         terms: dict[str, torch.Tensor] = {}
         if reg.r1 > 0:
             y_real = batch.y if self.num_classes else None
@@ -114,7 +115,7 @@ class GANRecipe(Recipe):
     def g_step(self, batch: Batch, step: int):
         G, D = self.nets["G"], self.nets["D"]
         z, y_fake = self._latents(batch.x.shape[0])
-        fake_in = self.opts.d_input(G(z, y_fake), step, self.gen)
+        fake_in = self.options.d_input(G(z, y_fake), step, self.gen)
         loss = g_loss(self.cfg.loss.kind, D(fake_in, y_fake))
         return loss, {"loss_G": loss.detach()}
 

@@ -15,11 +15,9 @@ import hashlib
 import json
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..core.errors import CheckpointError, ConfigError, DataError
-from ..data.tabular_transform import TableTransformer
 from ..losses import d_loss, g_loss
 from ..losses.regularizers import gradient_penalty
 from ..nets.tabular import TabularDiscriminator, TabularGenerator
@@ -36,6 +34,12 @@ def segment_softmax(x: torch.Tensor, seg: torch.Tensor, n_seg: int, log: bool = 
     return shifted - total.log() if log else shifted.exp() / total
 
 
+def gumbel(n: int, d: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """(n, d) Gumbel(0, 1) noise, -log(-log U), from ``gen`` (faster than exponential draws)."""
+    u = torch.rand(n, d, generator=gen, device=device).clamp_(min=1e-12)
+    return -(-u.log()).log()
+
+
 class TabularRecipe(Recipe):
     name = "tabular"
 
@@ -44,9 +48,12 @@ class TabularRecipe(Recipe):
         if "tabular" not in data_info:
             raise ConfigError("model.recipe=tabular needs a table: set data.source=tabular and data.path to a "
                               ".csv or .parquet file (or use the 'tabular' preset)")
+        from ..data.tabular_transform import TableTransformer   # pandas only when a table is used
         m, tab = cfg.model, cfg.tabular
         self.tt = TableTransformer.from_json(data_info["tabular"])
         self.pack, self.tau, self.z_dim = int(m.pack), float(tab.tau), int(m.z_dim)
+        if tab.epochs > 0:
+            self._epochs_to_steps(cfg, int(data_info.get("n", 0)))
         if cfg.train.batch % self.pack:
             raise ConfigError(f"train.batch={cfg.train.batch} must be a multiple of model.pack={self.pack}")
         self._layout()
@@ -60,9 +67,16 @@ class TabularRecipe(Recipe):
             G_ema.load_state_dict(G.state_dict())
             self.nets["G_ema"] = G_ema.eval().requires_grad_(False)
             self.ema = {"G_ema": "G"}
-        if tab.epochs > 0:   # epochs become steps once, so a resumed or extended run keeps its count
-            cfg.train.steps = tab.epochs * max(int(data_info.get("n", 0)) // cfg.train.batch, 1)
-            tab.epochs = 0
+
+    def _epochs_to_steps(self, cfg, rows: int) -> None:
+        """tabular.epochs -> train.steps, once (a resumed or extended run keeps its count). A table too
+        small for tabular.epoch_steps batches per pass gets a smaller batch, so short runs on small
+        tables still make enough updates."""
+        tab, t = cfg.tabular, cfg.train
+        if tab.epoch_steps > 0 and rows // t.batch < tab.epoch_steps:
+            t.batch = min(t.batch, max(self.pack, rows // tab.epoch_steps // self.pack * self.pack))
+        t.steps = tab.epochs * max(rows // t.batch, 1)
+        tab.epochs = 0
 
     def _layout(self) -> None:
         """Index tensors for the activations, the condition vector and the conditioned logits."""
@@ -103,8 +117,7 @@ class TabularRecipe(Recipe):
         return torch.nn.functional.one_hot(y, self.cond_dim).float()   # (B, C)
 
     def _gumbel(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        e = torch.empty(n, self.out_dim, device=self.device).exponential_(generator=gen)
-        return -e.log()                                                # (B, out_dim) Gumbel(0, 1)
+        return gumbel(n, self.out_dim, gen, self.device)
 
     def _activate(self, raw: torch.Tensor) -> torch.Tensor:
         """Training outputs: tanh scalars, Gumbel-softmax one-hots (Jang et al. 2017)."""
@@ -187,7 +200,7 @@ class TabularRecipe(Recipe):
             return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         gen = torch.Generator().manual_seed(int(seed))
         z = torch.randn(n, self.z_dim, generator=gen)
-        noise = -torch.empty(n, self.out_dim).exponential_(generator=gen).log()
+        noise = gumbel(n, self.out_dim, gen, torch.device("cpu"))
         if not self.cond_dim:
             y = torch.zeros(n, dtype=torch.long)
         elif condition is not None:
@@ -224,7 +237,7 @@ class TabularRecipe(Recipe):
             x[forced, self.cond_out[inputs["force"][forced]]] = torch.inf
         return x
 
-    def to_output(self, x: torch.Tensor) -> pd.DataFrame:
+    def to_output(self, x: torch.Tensor) -> "pd.DataFrame":  # noqa: F821
         return self.tt.inverse(x.float().cpu().numpy(), clip=bool(self.cfg.tabular.clip))
 
     def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor], reference=None) -> None:

@@ -55,14 +55,12 @@ def collect(run_dir: str) -> RunFacts:
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
         raise CheckpointError(f"no such run folder: {run_dir}")
-    found = ckpt.list_checkpoints(os.path.join(run_dir, "checkpoints"))
-    path = found[-1][1] if found else None
+    path, meta = _newest_checkpoint(run_dir)
     stats = read_stats(run_dir)
     has_cfg = os.path.isfile(os.path.join(run_dir, "config.json"))
     if path is None and not (has_cfg and stats):
         raise CheckpointError(f"{run_dir} holds no checkpoint (checkpoints/ckpt-*.safetensors) and no logged "
                               "stats; was the run started? give a run folder made by `ganforge train`")
-    meta = ckpt.load(path)[1] if path else {}
     config = meta.get("config") or _read_json(os.path.join(run_dir, "config.json"))
     data_path = os.path.join(run_dir, "data.json")
     data = meta.get("data") or (_read_json(data_path) if os.path.isfile(data_path) else {})
@@ -77,6 +75,15 @@ def collect(run_dir: str) -> RunFacts:
         facts.notes.append(f"still training or stopped: {step} of {planned} steps done "
                            f"(newest checkpoint at step {meta.get('step')})")
     return facts
+
+
+def _newest_checkpoint(run_dir: str) -> tuple[str | None, dict[str, Any]]:
+    """(path, metadata) of the newest checkpoint. A live run prunes only older ones and writes new ones
+    atomically, so reading the newest while it trains is safe."""
+    found = ckpt.list_checkpoints(os.path.join(run_dir, "checkpoints"))
+    if not found:
+        return None, {}
+    return found[-1][1], ckpt.load(found[-1][1])[1]
 
 
 def _param_counts(config: dict, data: dict) -> dict[str, int]:
@@ -95,7 +102,8 @@ def _param_counts(config: dict, data: dict) -> dict[str, int]:
 
 def _evals(run_dir: str) -> list[tuple[str, Any]]:
     out = []
-    for path in sorted(glob.glob(os.path.join(run_dir, "eval", "*.json"))):
+    paths = glob.glob(os.path.join(run_dir, "eval", "*.json"))
+    for path in sorted(paths, key=lambda p: (os.path.getmtime(p), p)):  # oldest first
         try:
             out.append((os.path.basename(path), _read_json(path)))
         except CheckpointError:

@@ -100,29 +100,54 @@ def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, obj)]
 
 
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _eval_file(name: str, data: Any) -> str:
+    """One evaluation file: its metrics with their floors side by side, then its protocol."""
+    if isinstance(data, list) and data and all(isinstance(r, dict) and "step" in r for r in data):
+        png = plots.small_multiples(data, plots.numeric_keys(data), name)
+        return img_bytes(png, alt=name) if png else ""
+    protocol = data.get("protocol") if isinstance(data, dict) else None
+    if protocol is not None:
+        data = {k: v for k, v in data.items() if k != "protocol"}
+    flat = _flat(data)
+    values = dict(flat)
+    rows = [(k, _fmt(v), _fmt(values.get(k + "_floor", ""))) for k, v in flat if not k.endswith("_floor")]
+    out = table(rows, ("metric", "value", "floor (real vs real)"))
+    if protocol is not None:
+        out += "<p><b>protocol</b></p><pre>" + esc(json.dumps(protocol, indent=2)[:20000]) + "</pre>"
+    return out
+
+
+def _eval_rows(evals: list[tuple[str, Any]]) -> list[dict]:
+    """Stats-like rows {step, metric: value} from eval files that say which step they measured."""
+    rows = []
+    for _, d in evals:
+        if isinstance(d, dict) and isinstance(d.get("metrics"), dict):
+            step = (d.get("protocol") or {}).get("step", d.get("step"))
+            if isinstance(step, int):
+                rows.append({"step": step, **{k: v for k, v in d["metrics"].items() if isinstance(v, (int, float))}})
+    return sorted(rows, key=lambda r: r["step"])
+
+
 def section_eval(f: RunFacts) -> str:
     keys = [k for k in plots.numeric_keys(f.stats) if k.lower().startswith("eval/")]
     if not keys and not f.evals:
         return ""
     out = ["<h2>Evaluation</h2>"]
-    png = plots.small_multiples(f.stats, keys, "evaluation over training (dashed: real-vs-real floor)") if keys else None
+    png = plots.small_multiples(f.stats, keys, "during training (dashed: real-vs-real floor)") if keys else None
     if png:
-        out.append(img_bytes(png, alt="evaluation"))
-    for name, data in f.evals:
-        out.append(f"<h3>{esc(name)}</h3>")
-        if isinstance(data, list) and data and all(isinstance(r, dict) and "step" in r for r in data):
-            png = plots.small_multiples(data, plots.numeric_keys(data), name)
-            out.append(img_bytes(png, alt=name) if png else "")
-            continue
-        protocol = data.get("protocol") if isinstance(data, dict) else None
-        if protocol is not None:
-            data = {k: v for k, v in data.items() if k != "protocol"}
-        flat = _flat(data)
-        values = {k: v for k, v in flat}
-        rows = [(k, v, values.get(k + "_floor", "")) for k, v in flat if not k.endswith("_floor")]
-        out.append(table(rows, ("metric", "value", "floor (real vs real)")))
-        if protocol is not None:
-            out.append("<p><b>protocol</b></p><pre>" + esc(json.dumps(protocol, indent=2)[:20000]) + "</pre>")
+        out.append(img_bytes(png, alt="evaluation during training"))
+    rows = _eval_rows(f.evals)
+    if len({r["step"] for r in rows}) >= 2:
+        png = plots.small_multiples(rows, plots.numeric_keys(rows), "eval/*.json by step (dashed: floor)")
+        out.append(img_bytes(png, alt="evaluations by step") if png else "")
+    if f.evals:  # the newest file in full, earlier ones folded away
+        name, data = f.evals[-1]
+        out.append(f"<h3>{esc(name)}</h3>" + _eval_file(name, data))
+        out += [f"<details><summary>{esc(n)}</summary>{_eval_file(n, d)}</details>" for n, d in f.evals[-2::-1]]
     return "".join(out)
 
 

@@ -1,0 +1,141 @@
+"""``ganforge bench``: training and sampling speed, model FLOPs, MFU and peak memory per preset.
+
+Each preset runs in a fresh child process (spawned), so its peak resident memory is its own and no
+preset inherits another's allocator or thread state. MFU is achieved training FLOP/s over the
+fp32 matmul peak; the peak is the best of the measurements taken in this run (the parent before and
+after, and each child before training), so a load spike during one of them cannot inflate MFU.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import platform
+from typing import Any
+
+from ..core.checkpoint import atomic_write_bytes
+from ..core.errors import GanforgeError
+
+DEFAULT_PRESETS = ["digits", "mnist"]
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "logical_cores": os.cpu_count(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "loadavg_start": _loadavg()}
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 10) -> dict[str, Any]:
+    """All figures for one preset, in this process (the child's work)."""
+    import torch
+    from . import measure as M
+    if threads > 0:
+        torch.set_num_threads(threads)
+    peak = M.matmul_peak_gflops()
+    cfg = M.bench_config(preset, max(steps, 2 * log_every), log_every)
+    dataset, synthetic = M.bench_data(cfg)
+    flops = M.step_flops(cfg, dataset)
+    steps_per_s, intervals = M.train_speed(cfg, dataset)
+    rss_train = M.peak_rss_mb()
+    from ..engine import Trainer
+    import tempfile
+    recipe = Trainer(cfg, tempfile.mkdtemp(prefix="ganforge-bench-"), dataset).recipe
+    sample = M.sample_speed(recipe)
+    onnx = M.onnx_sample_speed(recipe)
+    return {"data": dataset.name, "synthetic_data": synthetic, "shape": list(dataset.shape),
+            "batch": cfg.train.batch, "threads": torch.get_num_threads(), "peak_gflops_child": round(peak, 1),
+            "train_steps_per_s": round(steps_per_s, 3), "train_samples_per_s": round(steps_per_s * cfg.train.batch, 1),
+            "timed_intervals": intervals, "flops_per_step": flops,
+            "achieved_gflops": round(flops * steps_per_s / 1e9, 4),
+            "sample_images_per_s": round(sample, 1), "onnx_images_per_s": None if onnx is None else round(onnx, 1),
+            "peak_rss_mb": round(rss_train, 1), "peak_rss_with_sampling_mb": round(M.peak_rss_mb(), 1)}
+
+
+def _child(preset: str, steps: int, threads: int, queue) -> None:
+    try:
+        queue.put(("ok", measure_preset(preset, steps, threads)))
+    except GanforgeError as e:
+        queue.put(("error", f"{type(e).__name__}: {e}"))
+    except Exception as e:  # a crash in one preset should not lose the others' figures
+        queue.put(("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+
+
+def run_bench(presets: list[str], steps: int = 60, threads: int = 0) -> dict[str, Any]:
+    """Measure every preset in its own spawned process; returns the JSON-able result."""
+    import torch
+    from ..config import PRESETS
+    from .measure import matmul_peak_gflops
+    from ..core.errors import ConfigError
+    unknown = [p for p in presets if p not in PRESETS and not os.path.isfile(p)]
+    if unknown:
+        raise ConfigError(f"unknown preset '{unknown[0]}' for bench (see `ganforge presets`)")
+    if threads > 0:
+        torch.set_num_threads(threads)
+    machine = machine_info()
+    peaks = [matmul_peak_gflops()]
+    ctx = mp.get_context("spawn")
+    results: dict[str, Any] = {}
+    for preset in presets:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(preset, steps, threads, queue))
+        proc.start()
+        kind, value = queue.get()
+        proc.join()
+        results[preset] = value if kind == "ok" else {"error": value}
+        if kind == "ok":
+            peaks.append(value["peak_gflops_child"])
+    peaks.append(matmul_peak_gflops())
+    peak = max(peaks)
+    for r in results.values():
+        if "error" not in r:
+            r["mfu"] = round(r["achieved_gflops"] / peak, 5)
+    machine["loadavg_end"] = _loadavg()
+    return {"machine": machine, "matmul_peak_gflops": round(peak, 1),
+            "matmul_peak_all_gflops": [round(p, 1) for p in peaks], "presets": results}
+
+
+def format_table(res: dict[str, Any]) -> str:
+    """A Markdown table of :func:`run_bench`'s result (also readable on a terminal)."""
+    m = res["machine"]
+    lines = [f"machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, "
+             f"{m['torch_threads']} threads, OMP_WAIT_POLICY={m['omp_wait_policy'] or 'unset'}, "
+             f"load average {m['loadavg_start']} -> {m.get('loadavg_end')}",
+             f"fp32 matmul peak (best 2048^3): {res['matmul_peak_gflops']} GFLOP/s "
+             f"(all measurements: {res['matmul_peak_all_gflops']})", "",
+             "| preset | data | batch | train samples/s | GFLOP/step | GFLOP/s | MFU | sample img/s | "
+             "ONNX img/s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in res["presets"].items():
+        if "error" in r:
+            lines.append(f"| {name} | error: {r['error']} |||||||||")
+            continue
+        data = f"{r['data']} {'x'.join(map(str, r['shape']))}"
+        onnx = "-" if r["onnx_images_per_s"] is None else f"{r['onnx_images_per_s']:,.0f}"
+        lines.append(f"| {name} | {data} | {r['batch']} | {r['train_samples_per_s']:,.0f} | "
+                     f"{r['flops_per_step'] / 1e9:.3f} | {r['achieved_gflops']:.1f} | {100 * r['mfu']:.1f}% | "
+                     f"{r['sample_images_per_s']:,.0f} | {onnx} | {r['peak_rss_mb']:,.0f} |")
+    return "\n".join(lines)
+
+
+def write_json(res: dict[str, Any], path: str) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_bytes(path, json.dumps(res, indent=2).encode())
+    return path
+
+
+__all__ = ["run_bench", "measure_preset", "format_table", "write_json", "machine_info", "DEFAULT_PRESETS"]

@@ -1,0 +1,40 @@
+"""Scoring a real and a generated batch with one discriminator call when that changes nothing.
+
+One forward over cat(real, fake) gives each convolution twice the batch (larger, more efficient
+matrix products), one call's worth of per-layer overhead and, with spectral norm, one power
+iteration per D step instead of two. It is only exact when no layer mixes examples of a batch:
+batch norm (statistics over the batch) and minibatch standard deviation (a feature computed
+across the batch) would then see real and generated examples together, so D with either is
+called twice, as before.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..nets import MinibatchStdDev
+
+_MIXING = (nn.modules.batchnorm._BatchNorm, MinibatchStdDev)
+
+
+def mixes_batch(D: nn.Module) -> bool:
+    """True when some layer of D makes one example's output depend on the other examples."""
+    flag = getattr(D, "_ganforge_mixes_batch", None)
+    if flag is None:
+        flag = any(isinstance(m, _MIXING) for m in D.modules())
+        D._ganforge_mixes_batch = flag  # the architecture does not change during a run
+    return flag
+
+
+def score_real_fake(D: nn.Module, real: Tensor, fake: Tensor, y_real: Tensor | None,
+                    y_fake: Tensor | None) -> tuple[Tensor, Tensor]:
+    """(D(real, y_real), D(fake, y_fake)) as raw scores (B_real,), (B_fake,)."""
+    if mixes_batch(D):
+        return D(real, y_real), D(fake, y_fake)
+    y = None if y_real is None else torch.cat([y_real, y_fake])
+    scores = D(torch.cat([real, fake]), y)                                  # (B_real + B_fake,)
+    real_scores, fake_scores = scores.split([real.shape[0], fake.shape[0]])
+    return real_scores, fake_scores
+
+
+__all__ = ["score_real_fake", "mixes_batch"]
