@@ -93,7 +93,8 @@ def main() -> None:
         print(r)
     lines = [f"Preset `{a.preset}` with its defaults ({rows[0]['steps']} steps), "
              f"{len(rows)} seeds; machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-             f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average at the end "
+             f"{os.getloadavg()[0]:.1f} (other jobs shared the 2 cores: wall times are pessimistic).",
              f"Classifier: {how}; its test accuracy {acc:.3f}; mean top-class probability on real "
              f"held-out images {real_conf:.3f}. 1,000 samples from G_ema per run.", "",
              "| seed | wall time (s) | classes present | largest class share | mean confidence | vs real |",

@@ -86,8 +86,8 @@ def run_one(job: tuple[str, str, int, list[str]]) -> dict:
         score = toy_modes(x, means, sigma)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"data": data, "row": row, "seed": seed, "overrides": ov, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
-            "steps": res.step, **score}
+    return {"data": data, "row": row, "seed": seed, "overrides": ov, "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu, 1), "steps": res.step, **score}
 
 
 def load_results() -> list[dict]:
@@ -113,8 +113,8 @@ def table(results: list[dict], data: str) -> str:
     goal_m, goal_hq, goal_kl = GOALS[data]
     lines = [f"**{data}** (goal for the preset: {goal_m} modes, >= {goal_hq:.0%} high quality, rKL <= {goal_kl}; "
              f"PacGAN4 published: {ANCHOR[data]})", "",
-             "| row | options | seeds | modes | high quality % | reverse KL | s / run (median) |",
-             "|---|---|---|---|---|---|---|"]
+             "| row | options | seeds | modes | high quality % | reverse KL | CPU s / run | wall s / run |",
+             "|---|---|---|---|---|---|---|---|"]
     for row, (desc, _) in ROWS.items():
         rs = [r for r in results if r["data"] == data and r["row"] == row]
         if not rs:
@@ -122,11 +122,12 @@ def table(results: list[dict], data: str) -> str:
         kls = [r["reverse_kl"] if r["reverse_kl"] is not None else float("nan") for r in rs]
         lines.append(f"| {row} | {desc} | {len(rs)} | {_ms([r['modes'] for r in rs], '{:.1f}')} | "
                      f"{_ms([100 * r['high_quality'] for r in rs], '{:.1f}')} | {_ms(kls, '{:.3f}')} | "
+                     f"{statistics.median(r['cpu_seconds'] for r in rs):.0f} | "
                      f"{statistics.median(r['seconds'] for r in rs):.0f} |")
     return "\n".join(lines)
 
 
-def write_doc(results: list[dict], command: str) -> None:
+def write_doc(results: list[dict]) -> None:
     from _doc import write_section
     from ganforge.config import PRESETS
     presets = "; ".join(f"`{d}`: " + json.dumps(PRESETS[d]) for d in ("ring8", "grid25"))
@@ -143,9 +144,12 @@ def write_doc(results: list[dict], command: str) -> None:
         table(results, "ring8"), table(results, "grid25"),
         f"Presets: {presets}.",
         f"Machine: {platform.processor() or platform.machine()}, 2 CPU cores shared with other jobs while "
-        "measured (load average 3-7), so the times are pessimistic; each run single-threaded with two runs "
-        "side by side; quality figures are unaffected. torch " + __import__("torch").__version__ + ".",
-        f"Command: `{command}` (per-seed results: `benchmarks/results/toy2d.json`).",
+        "measured (load average 3-10), each run single-threaded, two side by side. *CPU s* is the process "
+        "CPU time of the whole `ganforge.train` call (start-up and the final sample grid included), which "
+        "is what one run takes on an idle core; *wall s* is inflated by the sharing. Medians over seeds. "
+        "Quality figures are unaffected by the load. torch " + __import__("torch").__version__ + ".",
+        "Commands: " + "; ".join(f"`{c}`" for c in sorted({r.get("command", "") for r in results}))
+        + " (per-seed results: `benchmarks/results/toy2d.json`).",
     ])
     write_section("toy2d", "Toy 2-D mixtures: mode coverage (PacGAN protocol)", body)
 
@@ -179,10 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     for data in a.data.split(","):
         print(table(new, data))
     if not a.no_write:
+        command = "python benchmarks/toy2d.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        for r in new:
+            r["command"] = command.strip()
         keys = {(r["data"], r["row"], r["seed"]) for r in new}
         results = [r for r in results if (r["data"], r["row"], r["seed"]) not in keys] + new
         save_results(results)
-        write_doc(results, "python benchmarks/toy2d.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+        write_doc(results)
     return 0
 
 

@@ -113,7 +113,7 @@ def cmd_train(a) -> int:
     from . import api
     from .config import parse_set
     from .core import dist
-    if a.nproc and a.nproc > 1 and "LOCAL_RANK" not in os.environ:  # not yet inside torchrun: start the ranks
+    if a.nproc and a.nproc > 1 and not a.dry_run and "LOCAL_RANK" not in os.environ:  # start the ranks
         return dist.launch(a.nproc, a.argv)
     if a.device:
         a.overrides.append(f"train.device={a.device}")

@@ -85,6 +85,7 @@ class EvalConfig:
 class TabularConfig:
     discrete: str = ""          # comma-separated columns to model as categories (besides the inferred ones)
     target: str = ""            # column to predict in evaluation; kept categorical when it holds whole numbers
+    target_share: float = 0.5   # share of training conditions on a discrete target (0 = all columns alike)
     types: str = ""             # type overrides "col:type,..." (continuous|integer|categorical|boolean|datetime)
     epochs: int = 0             # > 0: train.steps = epochs * max(rows // batch, 1) when the run starts
     epoch_steps: int = 4        # with epochs: smaller batches for small tables so a pass is >= this many steps

@@ -93,9 +93,11 @@ class TabularGAN:
         return {c.name: c.type for c in self._need_fit().tt.columns}
 
     # -- sampling -------------------------------------------------------------------------------
-    def sample(self, n: int, conditions: dict[str, Any] | None = None, seed: int = 0) -> pd.DataFrame:
+    def sample(self, n: int, conditions: dict[str, Any] | None = None, seed: int = 0,
+               clip: bool | None = None) -> pd.DataFrame:
         """``n`` rows; ``conditions={"col": value}`` fixes discrete columns (the first one conditions G,
-        further ones are met by drawing more rows and keeping those that match)."""
+        further ones are met by drawing more rows and keeping those that match). Numbers stay inside
+        the training range unless ``clip=False`` (default: the run's tabular.clip)."""
         recipe = self._need_fit()
         if int(n) <= 0:
             raise ConfigError(f"sample needs n > 0, got {n}")
@@ -104,10 +106,10 @@ class TabularGAN:
         for col, value in conds[1:]:
             recipe.condition_index(col, value)   # same checks for every condition
         if len(conds) <= 1:
-            return self._draw(int(n), seed, first)
+            return self._draw(int(n), seed, first, clip)
         kept, have = [], 0
         for r in range(_MAX_ROUNDS):
-            rows = self._draw(max(int(n), 1000), seed * _MAX_ROUNDS + r, first)
+            rows = self._draw(max(int(n), 1000), seed * _MAX_ROUNDS + r, first, clip)
             for col, value in conds[1:]:
                 rows = rows[rows[col].astype(str) == str(value)]
             kept.append(rows)
@@ -117,10 +119,10 @@ class TabularGAN:
         raise DataError(f"only {have} of {n} rows met the conditions {dict(conds)} after {_MAX_ROUNDS} rounds; "
                         "the combination is too rare in the model: ask for fewer rows or fewer conditions")
 
-    def _draw(self, n: int, seed: int, condition: int | None) -> pd.DataFrame:
+    def _draw(self, n: int, seed: int, condition: int | None, clip: bool | None) -> pd.DataFrame:
         recipe = self._need_fit()
         x = recipe.generate(recipe.latents_for(n, seed=seed, condition=condition))
-        return recipe.to_output(x)
+        return recipe.to_output(x, clip)
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path: str) -> str:

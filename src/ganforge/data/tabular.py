@@ -22,7 +22,7 @@ import torch
 
 from ..core.errors import ConfigError, DataError
 from .dataset import Dataset
-from .tabular_transform import COLUMN_TYPES, DISCRETE_TYPES, TableTransformer
+from .tabular_transform import COLUMN_TYPES, DISCRETE_TYPES, TableTransformer, condition_weights
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 POOL_MIN = 10_000   # pool rows at least: small tables still give varied batches
@@ -154,16 +154,19 @@ def infer_types(df: pd.DataFrame, discrete=(), types=None, target: str = "", whe
     return out
 
 
-def training_pool(codes: np.ndarray, n_cats: list[int], size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def training_pool(codes: np.ndarray, n_cats: list[int], size: int, seed: int,
+                  col_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows and condition indices of ``size`` training-by-sampling draws.
 
     ``codes`` (N, J) holds each row's category in each discrete column (``n_cats`` categories
     each; condition indices run over all of them, column after column). Each (column, category)
-    receives its expected share of the pool, (1/J) * log-frequency share (largest remainders round
-    it), and fills it with its rows in a seeded order, repeated as often as needed: rare categories
-    are seen as often as the log-frequency asks, common ones without repeats."""
+    receives its expected share of the pool, column weight (1/J unless ``col_weights``) times
+    log-frequency share (largest remainders round it), and fills it with its rows in a seeded
+    order, repeated as often as needed: rare categories are seen as often as the log-frequency
+    asks, common ones without repeats."""
     rng = np.random.default_rng(seed)
     n_cols = codes.shape[1]
+    col_weights = np.full(n_cols, 1.0 / n_cols) if col_weights is None else np.asarray(col_weights)
     base = np.concatenate([[0], np.cumsum(n_cats)])
     cells, share = [], []
     for j in range(n_cols):
@@ -171,7 +174,7 @@ def training_pool(codes: np.ndarray, n_cats: list[int], size: int, seed: int) ->
         logf = np.log1p(counts)   # an absent category gets log(1) = 0: no share
         for k in np.flatnonzero(counts):
             cells.append((j, k))
-            share.append(logf[k] / logf.sum() / n_cols)
+            share.append(logf[k] / logf.sum() * col_weights[j])
     want = np.asarray(share) * size
     m = np.floor(want).astype(np.int64)
     m[np.argsort(-(want - m), kind="stable")[:size - m.sum()]] += 1
@@ -206,7 +209,8 @@ def table_dataset(df: pd.DataFrame, tab, seed: int, name: str = "table") -> Tabu
     size = max(len(df) * int(tab_get("pool", 2)), POOL_MIN)
     if disc:
         codes = np.stack([tt.codes(df, i) for i in disc], axis=1)   # (N, J)
-        rows, cond = training_pool(codes, [len(tt.columns[i].categories) for i in disc], size, seed)
+        weights = condition_weights(tt, tab_get("target", ""), float(tab_get("target_share", 0.0)))
+        rows, cond = training_pool(codes, [len(tt.columns[i].categories) for i in disc], size, seed, weights)
         y = torch.from_numpy(cond)
     else:
         rows, y = np.resize(np.random.default_rng(seed).permutation(len(df)), size), None

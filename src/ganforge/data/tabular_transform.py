@@ -233,6 +233,17 @@ class TableTransformer:
         return cls([ColumnInfo(**c) for c in d["columns"]])
 
 
+def condition_weights(tt: TableTransformer, target: str = "", target_share: float = 0.0) -> np.ndarray:
+    """How often each discrete column is the condition: uniformly (Xu et al. 2019), or with
+    ``target_share`` of the draws on a discrete ``target`` and the rest shared by the others."""
+    disc = [tt.columns[i].name for i in tt.discrete_columns()]
+    w = np.full(len(disc), 1.0 / max(len(disc), 1))
+    if target in disc and 0.0 < target_share <= 1.0 and len(disc) > 1:
+        w[:] = (1.0 - target_share) / (len(disc) - 1)
+        w[disc.index(target)] = target_share
+    return w
+
+
 def _categories_out(c: ColumnInfo, codes: np.ndarray) -> pd.Series:
     cats = c.categories
     present = [v for v in cats if v is not None]

@@ -31,12 +31,12 @@ def accumulate(acc: dict[str, Any], stats: dict[str, Tensor]) -> None:
         acc["n_" + k] = acc.get("n_" + k, 0) + 1
 
 
-def grad_norm(module: nn.Module) -> Tensor | None:
-    """L2 norm of all of a module's current gradients (after clipping, if any), on device."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
+def grad_norm(params: list[Tensor]) -> Tensor | None:
+    """L2 norm of the parameters' current gradients (after clipping, if any), on device."""
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return None
-    return torch.nn.utils.get_total_norm(grads, 2.0)
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 def pack(x: Tensor, k: int) -> Tensor:
@@ -71,6 +71,7 @@ class GANOptions:
         self.ada = (ADAController(aug.ada_target, aug.ada_interval, aug.ada_speed, cfg.train.batch, aug.p, device)
                     if aug.ada else None)
         self.reg = reg
+        self._params: dict[str, list[Tensor]] | None = None
 
     # -- what D sees ----------------------------------------------------------------------------
     def noise_std(self, step: int) -> float:
@@ -99,10 +100,12 @@ class GANOptions:
     # -- per step -------------------------------------------------------------------------------
     def after_step(self, step: int, acc: dict[str, Any], nets: dict[str, nn.Module], g_ran: bool) -> None:
         stats: dict[str, Tensor] = {}
-        d_norm = grad_norm(nets["D"])   # the D phase runs every step and after D_reg, so these are its grads
+        if self._params is None:  # walking the module tree every step costs more than the norms
+            self._params = {k: list(nets[k].parameters()) for k in ("D", "G")}
+        d_norm = grad_norm(self._params["D"])   # D runs every step and after D_reg: its own grads
         if d_norm is not None:
             stats["grad_norm_D"] = d_norm
-        if g_ran and (g_norm := grad_norm(nets["G"])) is not None:
+        if g_ran and (g_norm := grad_norm(self._params["G"])) is not None:
             stats["grad_norm_G"] = g_norm
         if self.ada is not None:
             self.ada.step(step)

@@ -40,6 +40,21 @@ def gumbel(n: int, d: int, gen: torch.Generator, device: torch.device) -> torch.
     return -(-u.log()).log()
 
 
+_MIN_PACKS = 8   # packed groups per batch that the small-table batch keeps
+
+
+def small_table_batch(rows: int, batch: int, pack: int, epoch_steps: int) -> tuple[int, int]:
+    """(batch, pack) for an epoch-counted run. A table too small for ``epoch_steps`` batches per
+    pass gets a smaller batch, so short runs on small tables still make enough updates, and a
+    smaller pack, so D still judges at least _MIN_PACKS packed groups per batch (with fewer its
+    score and penalty are too noisy). Larger tables keep both."""
+    if epoch_steps <= 0 or rows // batch >= epoch_steps:
+        return batch, pack
+    b = min(batch, max(1, rows // epoch_steps))
+    pack = max(1, min(pack, b // _MIN_PACKS))
+    return max(pack, b // pack * pack), pack
+
+
 class TabularRecipe(Recipe):
     name = "tabular"
 
@@ -69,17 +84,16 @@ class TabularRecipe(Recipe):
             self.ema = {"G_ema": "G"}
 
     def _epochs_to_steps(self, cfg, rows: int) -> None:
-        """tabular.epochs -> train.steps, once (a resumed or extended run keeps its count). A table too
-        small for tabular.epoch_steps batches per pass gets a smaller batch, so short runs on small
-        tables still make enough updates."""
-        tab, t = cfg.tabular, cfg.train
-        if tab.epoch_steps > 0 and rows // t.batch < tab.epoch_steps:
-            t.batch = min(t.batch, max(self.pack, rows // tab.epoch_steps // self.pack * self.pack))
+        """tabular.epochs -> train.steps, once (a resumed or extended run keeps its count)."""
+        tab, t, m = cfg.tabular, cfg.train, cfg.model
+        t.batch, m.pack = small_table_batch(rows, t.batch, m.pack, tab.epoch_steps)
+        self.pack = m.pack
         t.steps = tab.epochs * max(rows // t.batch, 1)
         tab.epochs = 0
 
     def _layout(self) -> None:
         """Index tensors for the activations, the condition vector and the conditioned logits."""
+        from ..data.tabular_transform import condition_weights
         tt = self.tt
         self.out_dim = tt.dim
         seg, tanh = [], []
@@ -100,6 +114,8 @@ class TabularRecipe(Recipe):
         self.cond_out = torch.tensor(cond_out, dtype=torch.long, device=self.device)
         self.cond_base = np.concatenate([[0], np.cumsum([len(f) for f in freq])]).astype(np.int64)
         self.cond_freq = freq
+        w = condition_weights(tt, self.data_info.get("target", ""), float(self.cfg.tabular.target_share))
+        self.col_weights = torch.as_tensor(w, dtype=torch.float64)
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
@@ -206,7 +222,7 @@ class TabularRecipe(Recipe):
         elif condition is not None:
             y = torch.full((n,), int(condition), dtype=torch.long)
         else:   # a random discrete column, then a category at its training frequency
-            col = torch.randint(0, len(self.disc), (n,), generator=gen)
+            col = torch.multinomial(self.col_weights, n, replacement=True, generator=gen)
             y = torch.empty(n, dtype=torch.long)
             for j, f in enumerate(self.cond_freq):
                 rows = (col == j).nonzero().squeeze(1)
@@ -237,8 +253,10 @@ class TabularRecipe(Recipe):
             x[forced, self.cond_out[inputs["force"][forced]]] = torch.inf
         return x
 
-    def to_output(self, x: torch.Tensor) -> "pd.DataFrame":  # noqa: F821
-        return self.tt.inverse(x.float().cpu().numpy(), clip=bool(self.cfg.tabular.clip))
+    def to_output(self, x: torch.Tensor, clip: bool | None = None) -> "pd.DataFrame":  # noqa: F821
+        """Decoded rows; numbers clipped to the training range unless ``clip`` (or tabular.clip) is off."""
+        clip = self.cfg.tabular.clip if clip is None else clip
+        return self.tt.inverse(x.float().cpu().numpy(), clip=bool(clip))
 
     def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor], reference=None) -> None:
         """A preview of the rows as CSV beside where image runs put their grid."""
