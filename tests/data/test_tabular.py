@@ -11,7 +11,7 @@ from ganforge.config import DataConfig, TabularConfig
 from ganforge.core.errors import ConfigError, DataError
 from ganforge.data import load_dataset
 from ganforge.data.tabular import infer_types, read_table, table_dataset, training_pool
-from ganforge.data.tabular_transform import TableTransformer
+from ganforge.data.tabular_transform import TableTransformer, condition_weights
 
 
 def make_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -76,6 +76,21 @@ def test_training_pool_follows_log_frequency():
     expect = np.log1p([900, 90, 10]) / np.log1p([900, 90, 10]).sum()
     np.testing.assert_allclose(share, expect, atol=1e-3)
     assert len(np.unique(rows[cond == 2])) == 10                 # the rare rows are all used
+
+
+def test_target_share_steers_the_conditions():
+    df = make_frame()
+    df["label"] = np.where(df["count"] > 25, "hi", "lo")
+    tt = TableTransformer.fit(df, infer_types(df), max_modes=3, seed=0)
+    names = [tt.columns[i].name for i in tt.discrete_columns()]        # color, flag, label
+    w = condition_weights(tt, "label", 0.5)
+    assert w[names.index("label")] == 0.5 and np.isclose(w.sum(), 1.0)
+    np.testing.assert_allclose(condition_weights(tt, "", 0.5), 1 / 3)   # no target: uniform
+    ds = table_dataset(df, TabularConfig(target="label", target_share=0.5), seed=0)
+    base = np.cumsum([0] + [len(tt.columns[i].categories) for i in tt.discrete_columns()])
+    k = names.index("label")
+    on_label = ((ds.y >= base[k]) & (ds.y < base[k + 1])).float().mean().item()
+    assert abs(on_label - 0.5) < 0.01
 
 
 def test_dataset_from_csv_and_info(tmp_path):

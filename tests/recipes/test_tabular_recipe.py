@@ -45,6 +45,8 @@ def test_samples_respect_the_training_data(fitted):
     assert s["score"].between(df["score"].min(), df["score"].max()).all()
     assert s["color"].nunique() > 1                                # categories are drawn, not argmaxed
     assert s.equals(model.sample(400, seed=0)) and not s.equals(model.sample(400, seed=1))
+    free = model.sample(400, seed=0, clip=False)                  # same draw, numbers not clipped
+    assert free["score"].min() <= s["score"].min() and free["score"].max() >= s["score"].max()
 
 
 def test_conditional_sampling_returns_only_the_asked_value(fitted):
