@@ -93,7 +93,8 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
         f"Machine: {platform.machine()}, 2 CPU cores shared with other jobs while measured, so the times are "
         "pessimistic. torch " + torch.__version__ + ".",
-        "Commands: " + "; ".join(f"`{c}`" for c in cmds) + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
+        "Commands: " + "; ".join(f"`{c}`" for c in cmds)
+        + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
     ])
     write_section("stacked-mnist", "Stacked MNIST: mode coverage", body)
 
@@ -106,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="override train.steps")
     ap.add_argument("--weak-d", action="store_true", help="discriminator width a quarter of the preset's")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="extra key=value overrides")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args(argv)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     overrides = list(a.extra)
     setting = "preset"
     if a.weak_d:

@@ -173,7 +173,6 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error(f"unknown row {row!r}; choose from {', '.join(ROWS)}")
             seeds = parse_seeds(a.seeds) if a.seeds else list(range(10 if row in ("preset", "baseline") else 3))
             jobs += [(data, row, s, overrides(data, row, extra)) for s in seeds]
-    results = load_results()
     new = []
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         for r in pool.map(run_one, jobs):
@@ -187,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in new:
             r["command"] = command.strip()
         keys = {(r["data"], r["row"], r["seed"]) for r in new}
-        results = [r for r in results if (r["data"], r["row"], r["seed"]) not in keys] + new
+        # read again: another invocation may have stored rows meanwhile
+        results = [r for r in load_results() if (r["data"], r["row"], r["seed"]) not in keys] + new
         save_results(results)
         write_doc(results)
     return 0

@@ -169,12 +169,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"z_dim": 64, "g_width": 32, "d_width": 32},
         "train": {"steps": 3000, "batch": 64},
     },
+    # toy presets tuned with benchmarks/toy2d.py (docs/benchmarks.md, toy2d): lazy R1 keeps the modes
+    # balanced, Adam without momentum (beta1 = 0) and a high rate sharpen G's jumps between modes
     "ring8": {
         "data": {"source": "ring8"},
         "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
                   "d_norm": "none", "mlp_layers": 3},
-        "optim": {"g_lr": 1e-3, "d_lr": 1e-3, "g_betas": (0.5, 0.999), "d_betas": (0.5, 0.999)},
-        "train": {"steps": 4000, "batch": 256, "ema_beta": 0.99},
+        "reg": {"r1": 0.01, "interval": 16},
+        "optim": {"g_lr": 2e-3, "d_lr": 2e-3, "g_betas": (0.0, 0.99), "d_betas": (0.0, 0.99)},
+        "train": {"steps": 8000, "batch": 128, "ema_beta": 0.99},
     },
     "grid25": {
         "data": {"source": "grid25"},

@@ -10,7 +10,7 @@ from ganforge import TabularGAN
 from ganforge import api
 from ganforge.cli import main
 from ganforge.core import checkpoint as ckpt
-from ganforge.core.errors import ConfigError, DataError
+from ganforge.core.errors import CheckpointError, ConfigError, DataError
 from ganforge.recipes.tabular import segment_softmax
 
 TINY = {"train.batch": 40, "model.pack": 4, "model.z_dim": 8, "model.g_width": 16, "model.d_width": 16,
@@ -101,6 +101,11 @@ def test_exact_resume_of_a_tabular_run(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    changed = frame(120, seed=3)
+    changed["score"] += 0.5                                         # same layout, other numbers
+    changed.to_csv(path, index=False)
+    with pytest.raises(CheckpointError, match="data file changed"):
+        api.resume(part.run_dir, steps=15)
 
 
 def test_cli_train_sample_eval(tmp_path, capsys):

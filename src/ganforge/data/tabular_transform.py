@@ -24,6 +24,7 @@ DISCRETE_TYPES = ("categorical", "boolean")
 COLUMN_TYPES = NUMERIC_TYPES + DISCRETE_TYPES
 _ALPHA_CLIP = 0.99   # keeps alpha inside tanh's open range so G can reach every encoded value
 _NS_PER_S = 1_000_000_000
+_UNITS = {"D": 86400, "h": 3600, "min": 60, "s": 1}   # datetime resolutions, coarsest first
 
 
 @dataclass
@@ -38,7 +39,7 @@ class ColumnInfo:
     lo: float = 0.0                                   # observed range (in seconds for datetimes)
     hi: float = 0.0
     fill: float = 0.0                                 # stands in for missing values before encoding
-    unit: str = ""                                    # datetimes: "D" (all at midnight) or "s"
+    unit: str = ""                                    # datetimes: resolution "D", "h", "min" or "s"
     # discrete columns: JSON values, None for the missing category
     categories: list[Any] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
@@ -150,7 +151,7 @@ class TableTransformer:
             means, stds, weights = fit_modes(ok, max_modes, threshold, max_rows, seed + i)
             unit = ""
             if ctype == "datetime":
-                unit = "D" if np.all(np.mod(ok, 86400) == 0) else "s"
+                unit = next((u for u, sec in _UNITS.items() if np.all(np.mod(ok, sec) == 0)), "")
             cols.append(ColumnInfo(name, ctype, bool(miss.any()), means, stds, weights, float(ok.min()),
                                    float(ok.max()), float(ok.mean()), unit))
         return cls(cols)
@@ -261,10 +262,10 @@ def _categories_out(c: ColumnInfo, codes: np.ndarray) -> pd.Series:
 
 
 def _numbers_out(c: ColumnInfo, v: np.ndarray, miss: np.ndarray) -> pd.Series:
-    if c.type == "datetime":
-        step = 86400 if c.unit == "D" else 1
-        secs = np.round(v / step) * step
-        t = pd.to_datetime(secs.astype(np.int64), unit="s")
+    if c.type == "datetime":   # at the training resolution; "" keeps sub-second values
+        step = _UNITS.get(c.unit)
+        secs = np.round(v / step) * step if step else v
+        t = pd.to_datetime(np.round(secs * _NS_PER_S).astype(np.int64), unit="ns")
         return pd.Series(t).mask(miss)
     if c.type == "integer":
         s = pd.Series(np.round(v).astype(np.int64), dtype="Int64" if c.has_missing else np.int64)
