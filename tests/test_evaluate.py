@@ -73,3 +73,32 @@ def test_periodic_eval_logs_and_keeps_best(tmp_path):
     assert [r["step"] for r in evals] == [10, 20]
     assert "eval/modes" in evals[0] and "eval/fd_floor" in evals[0]
     assert os.path.exists(os.path.join(res.run_dir, "checkpoints", "best.safetensors"))
+
+
+def test_classifier_scores():
+    import torch
+    from ganforge.metrics.classifier import gan_test, gan_train, inception_score
+    sharp_uniform = torch.eye(10).repeat(10, 1) * 50  # confident and all classes equally used
+    assert abs(inception_score(sharp_uniform)["is"] - 10) < 1e-3
+    one_class = torch.zeros(100, 10)
+    one_class[:, 3] = 50
+    assert abs(inception_score(one_class)["is"] - 1) < 1e-3  # collapse scores 1
+    labels = torch.arange(100) % 10
+    assert gan_test(sharp_uniform, labels) == 1.0 and gan_test(sharp_uniform, (labels + 1) % 10) == 0.0
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 4)) * 5
+    y = np.arange(300) % 3
+    fx, rx = centers[y] + rng.normal(size=(300, 4)), centers[y] + rng.normal(size=(300, 4))
+    assert gan_train(fx, y, rx, y) > 0.9
+
+
+def test_eval_conditional_run_reports_is_and_gan_train_test(tmp_path):
+    out = tmp_path / "c"
+    ganforge.train("digits-cond", steps=10, out=str(out), progress=False,
+                   overrides=["model.z_dim=8", "model.g_width=16", "model.d_width=16", "train.batch=32"])
+    r = gf("eval", str(out), "--n", "300")
+    assert r.returncode == 0, r.stderr
+    res = json.load(open(os.path.join(out, "eval", os.listdir(out / "eval")[0])))
+    m = res["metrics"]
+    assert 1.0 <= m["is"] <= 10.0 and m["is_real"] > 5  # real digits are confidently and evenly classified
+    assert 0.0 <= m["gan_test"] <= 1.0 and 0.0 <= m["gan_train"] <= 1.0

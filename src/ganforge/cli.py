@@ -276,11 +276,12 @@ def _add_bench(sub) -> None:
     p.add_argument("--steps", type=int, default=60, help="timed training steps per preset (default 60)")
     p.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
+    p.add_argument("--matmul-size", type=int, default=2048, help="side of the square matmul timed for the peak")
 
 
 def cmd_bench(a) -> int:
     from .perf.bench import format_table, run_bench, write_json
-    res = run_bench(a.presets or ["digits", "mnist"], steps=a.steps, threads=a.threads)
+    res = run_bench(a.presets or ["digits", "mnist"], steps=a.steps, threads=a.threads, matmul_n=a.matmul_size)
     print(format_table(res))
     if a.json_path:
         write_json(res, a.json_path)

@@ -39,9 +39,10 @@ def evaluate_run(run: str, *, metrics: str | None = None, n: int | None = None, 
     n = n or min(10_000, n_real // 2)  # the floor compares two disjoint real halves of n each
     if n < 10:
         raise ConfigError(f"--n {n} is too small for these metrics; use at least 10")
-    fake = g.sample(n, seed=seed)
+    drawn = g.recipe.latents_for(n, seed=seed)
+    fake = g.recipe.generate(drawn)
     res = evaluate_arrays(real.x, fake.cpu(), kind=g.data_info["kind"], metrics=metrics, extractor=extractor,
-                          seed=seed, info=g.data_info)
+                          seed=seed, info=g.data_info, fake_labels=drawn.get("y"), real_labels=real.y)
     res["protocol"].update({"reference": f"training data: {real.name} ({n_real} examples)",
                             "generator": "G_ema", "checkpoint": g.checkpoint, "step": g.step,
                             "elapsed_s": round(time.perf_counter() - t0, 3)})

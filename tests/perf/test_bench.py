@@ -70,10 +70,11 @@ def test_measure_preset_and_table(tiny_preset):
 def test_cli_bench_writes_json(tiny_preset, tmp_path, monkeypatch):
     from ganforge.cli import main
     out = tmp_path / "bench.json"
-    assert main(["bench", tiny_preset, "--steps", "4", "--threads", "1", "--json", str(out)]) == 0
+    assert main(["bench", tiny_preset, "--steps", "4", "--threads", "1", "--matmul-size", "256",
+                 "--json", str(out)]) == 0
     res = json.loads(out.read_text())
     r = res["presets"][tiny_preset]
-    assert res["matmul_peak_gflops"] > 0 and 0 < r["mfu"] < 1
+    assert res["matmul_peak_gflops"] > 0 and res["matmul_size"] == 256 and r["mfu"] > 0
     assert set(r) >= {"train_samples_per_s", "flops_per_step", "mfu", "sample_images_per_s", "peak_rss_mb"}
 
 

@@ -49,8 +49,13 @@ def better(name: str, new: float, old: float | None) -> bool:
 
 def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metrics: str | list | None = None,
                     extractor: str = "auto", seed: int = 0, info: dict | None = None,
-                    real_features: torch.Tensor | None = None) -> dict[str, Any]:
-    """Metrics between real and generated data (both in the model's space) with the protocol record."""
+                    real_features: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None,
+                    real_labels: torch.Tensor | None = None) -> dict[str, Any]:
+    """Metrics between real and generated data (both in the model's space) with the protocol record.
+
+    With a classifier extractor (digits, lenet-mnist, inception) the Inception-Score analogue is
+    added (``is``, and ``is_real`` for the real data); with labels for both sides (a class-conditional
+    run on labelled data) also GAN-test and GAN-train accuracy."""
     t0 = time.perf_counter()
     info = info or {"kind": kind, "shape": tuple(real.shape[1:])}
     name = auto_extractor(info) if extractor == "auto" else extractor
@@ -66,10 +71,31 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metric
             metrics = default_metrics(kind, ctx)
     out = compute(metrics, f_real, f_fake, seed=seed, kind=kind, **ctx)
     protocol = out.pop("protocol")
+    if kind == "image" and metrics is None:
+        out.update(_classifier_scores(ext, real, fake, f_real, f_fake, real_labels, fake_labels, seed))
     desc = ext.describe()
     protocol.update({"extractor": name, "extractor_sha256": desc.get("sha256", ""), "extractor_dim": desc.get("dim"),
                      "elapsed_s": round(time.perf_counter() - t0, 3)})
     return {"metrics": out, "protocol": protocol}
+
+
+def _logits(ext, x: torch.Tensor, batch: int = 500):
+    with torch.no_grad():
+        parts = [ext.logits(x[i:i + batch]) for i in range(0, len(x), batch)]
+    return None if parts[0] is None else torch.cat(parts).cpu()
+
+
+def _classifier_scores(ext, real, fake, f_real, f_fake, real_labels, fake_labels, seed) -> dict[str, float]:
+    from .classifier import gan_test, gan_train, inception_score
+    logits_fake = _logits(ext, fake)
+    if logits_fake is None:
+        return {}
+    out = {"is": inception_score(logits_fake)["is"], "is_real": inception_score(_logits(ext, real[: len(fake)]))["is"]}
+    if fake_labels is not None and real_labels is not None and logits_fake.shape[1] > int(fake_labels.max()):
+        out["gan_test"] = gan_test(logits_fake, fake_labels)
+        out["gan_train"] = gan_train(f_fake.numpy(), fake_labels.cpu().numpy(), f_real.numpy(),
+                                     real_labels.cpu().numpy(), seed)
+    return out
 
 
 class PeriodicEval:

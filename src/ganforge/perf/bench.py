@@ -40,13 +40,14 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 10) -> dict[str, Any]:
+def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 10,
+                   matmul_n: int = 2048) -> dict[str, Any]:
     """All figures for one preset, in this process (the child's work)."""
     import torch
     from . import measure as M
     if threads > 0:
         torch.set_num_threads(threads)
-    peak = M.matmul_peak_gflops()
+    peak = M.matmul_peak_gflops(matmul_n)
     cfg = M.bench_config(preset, max(steps, 2 * log_every), log_every)
     dataset, synthetic = M.bench_data(cfg)
     flops = M.step_flops(cfg, dataset)
@@ -66,16 +67,27 @@ def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 1
             "peak_rss_mb": round(rss_train, 1), "peak_rss_with_sampling_mb": round(M.peak_rss_mb(), 1)}
 
 
-def _child(preset: str, steps: int, threads: int, queue) -> None:
+def _child(preset: str, steps: int, threads: int, matmul_n: int, queue) -> None:
     try:
-        queue.put(("ok", measure_preset(preset, steps, threads)))
+        queue.put(("ok", measure_preset(preset, steps, threads, matmul_n=matmul_n)))
     except GanforgeError as e:
         queue.put(("error", f"{type(e).__name__}: {e}"))
     except Exception as e:  # a crash in one preset should not lose the others' figures
         queue.put(("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
 
 
-def run_bench(presets: list[str], steps: int = 60, threads: int = 0) -> dict[str, Any]:
+def _result(proc, queue) -> tuple[str, Any]:
+    """The child's message, or an error when it died without one (a crash, the OOM killer)."""
+    import queue as queue_mod
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except queue_mod.Empty:
+            if not proc.is_alive() and queue.empty():
+                return "error", f"the measuring process exited with code {proc.exitcode}"
+
+
+def run_bench(presets: list[str], steps: int = 60, threads: int = 0, matmul_n: int = 2048) -> dict[str, Any]:
     """Measure every preset in its own spawned process; returns the JSON-able result."""
     import torch
     from ..config import PRESETS
@@ -87,25 +99,25 @@ def run_bench(presets: list[str], steps: int = 60, threads: int = 0) -> dict[str
     if threads > 0:
         torch.set_num_threads(threads)
     machine = machine_info()
-    peaks = [matmul_peak_gflops()]
+    peaks = [matmul_peak_gflops(matmul_n)]
     ctx = mp.get_context("spawn")
     results: dict[str, Any] = {}
     for preset in presets:
         queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(preset, steps, threads, queue))
+        proc = ctx.Process(target=_child, args=(preset, steps, threads, matmul_n, queue))
         proc.start()
-        kind, value = queue.get()
+        kind, value = _result(proc, queue)
         proc.join()
         results[preset] = value if kind == "ok" else {"error": value}
         if kind == "ok":
             peaks.append(value["peak_gflops_child"])
-    peaks.append(matmul_peak_gflops())
+    peaks.append(matmul_peak_gflops(matmul_n))
     peak = max(peaks)
     for r in results.values():
         if "error" not in r:
             r["mfu"] = round(r["achieved_gflops"] / peak, 5)
     machine["loadavg_end"] = _loadavg()
-    return {"machine": machine, "matmul_peak_gflops": round(peak, 1),
+    return {"machine": machine, "matmul_peak_gflops": round(peak, 1), "matmul_size": matmul_n,
             "matmul_peak_all_gflops": [round(p, 1) for p in peaks], "presets": results}
 
 
@@ -115,7 +127,7 @@ def format_table(res: dict[str, Any]) -> str:
     lines = [f"machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, "
              f"{m['torch_threads']} threads, OMP_WAIT_POLICY={m['omp_wait_policy'] or 'unset'}, "
              f"load average {m['loadavg_start']} -> {m.get('loadavg_end')}",
-             f"fp32 matmul peak (best 2048^3): {res['matmul_peak_gflops']} GFLOP/s "
+             f"fp32 matmul peak (best {res.get('matmul_size', 2048)}^3): {res['matmul_peak_gflops']} GFLOP/s "
              f"(all measurements: {res['matmul_peak_all_gflops']})", "",
              "| preset | data | batch | train samples/s | GFLOP/step | GFLOP/s | MFU | sample img/s | "
              "ONNX img/s | peak RSS MB |",

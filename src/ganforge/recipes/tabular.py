@@ -81,6 +81,7 @@ class TabularRecipe(Recipe):
         G = TabularGenerator(self.z_dim + self.cond_dim, widths_g, self.out_dim).to(device)
         D = TabularDiscriminator(self.out_dim + self.cond_dim, widths_d, self.pack, tab.dropout).to(device)
         self.nets = {"G": G, "D": D}
+        self._reuse: dict[int, torch.Tensor] = {}
         self.ema = {}
         if cfg.train.ema_beta > 0:
             G_ema = TabularGenerator(self.z_dim + self.cond_dim, widths_g, self.out_dim).to(device)
@@ -129,8 +130,10 @@ class TabularRecipe(Recipe):
                 "D": OptimSpec(("D",), o.d_lr, tuple(o.d_betas))}
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", "D", ("D",), self.d_step),
-                Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+        # G first: the critic step of the same iteration then reuses G's rows (one G update old)
+        # instead of running G again, a fifth of the work of an iteration.
+        return [Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic),
+                Phase("D", "D", ("D",), self.d_step)]
 
     def _onehot(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
         if not self.cond_dim:
@@ -159,11 +162,14 @@ class TabularRecipe(Recipe):
 
     def d_step(self, batch: Batch, step: int):
         cond = self._onehot(batch.y, batch.x.shape[0])
-        with torch.no_grad():
-            _, fake = self._fake(cond)
+        fake = self._reuse.pop(step, None)
+        if fake is None:
+            with torch.no_grad():
+                _, fake = self._fake(cond)
+        self._reuse.clear()
         real_in, fake_in = self._packed(batch.x, cond), self._packed(fake, cond)
         D = self.nets["D"]
-        r, f = D(real_in), D(fake_in)
+        r, f = D(torch.cat([real_in, fake_in])).split(real_in.shape[0])   # one pass for both
         loss = d_loss(self.cfg.loss.kind, r, f)
         stats = {"loss_D": loss.detach(), "D_real": r.detach().mean(), "D_fake": f.detach().mean()}
         if self.cfg.reg.gp > 0:
@@ -175,6 +181,7 @@ class TabularRecipe(Recipe):
     def g_step(self, batch: Batch, step: int):
         cond = self._onehot(batch.y, batch.x.shape[0])
         raw, fake = self._fake(cond)
+        self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
         loss = g_loss(self.cfg.loss.kind, self._score(fake, cond))
         stats = {"loss_G": loss.detach()}
         if self.cond_dim:   # cross-entropy of the conditioned column's logits against the asked category
