@@ -63,10 +63,10 @@ def test_lazy_r1_phase_and_interval_scaling(tiny):
     loss, stats = r.d_reg_step(Batch(ds.x[:16]), 3)
     assert loss.item() == pytest.approx(4 * stats["loss_D_r1"].item(), rel=1e-6)
     assert stats["loss_D_r1"].item() > 0
-    r2, _ = recipe_for("ring8", tiny, ["reg.r2=1", "reg.interval=8"])
+    r2, _ = recipe_for("ring8", tiny, ["reg.r1=0", "reg.r2=1", "reg.interval=8"])
     loss, stats = r2.d_reg_step(Batch(ds.x[:16]), 7)
     assert set(stats) == {"loss_D_r2"} and loss.item() == pytest.approx(8 * stats["loss_D_r2"].item(), rel=1e-6)
-    plain, _ = recipe_for("ring8", tiny)
+    plain, _ = recipe_for("ring8", tiny, ["reg.r1=0"])
     assert [p.name for p in plain.phases()] == ["D", "G"]
 
 
@@ -130,7 +130,7 @@ def test_ada_p_survives_save_and_resume_exactly(tmp_path, tiny):
 
 
 def test_grad_norms_are_the_phases_own(tmp_path, tiny):
-    cfg = resolve_config("ring8", steps=1, overrides=tiny + ["data.n_points=2000", "optim.n_critic=2"])
+    cfg = resolve_config("ring8", steps=1, overrides=tiny + ["data.n_points=2000", "optim.n_critic=2", "reg.r1=0"])
     t = Trainer(cfg, str(tmp_path / "r"), load_dataset(cfg.data, seed=0))
     acc = {}
     t.run_phase(t.phases[0], t.batches.get(0), acc)     # D only: G has no gradient yet

@@ -50,14 +50,15 @@ def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 1
     peak = M.matmul_peak_gflops(matmul_n)
     cfg = M.bench_config(preset, max(steps, 2 * log_every), log_every)
     dataset, synthetic = M.bench_data(cfg)
-    flops = M.step_flops(cfg, dataset)
-    steps_per_s, intervals = M.train_speed(cfg, dataset)
-    rss_train = M.peak_rss_mb()
-    from ..engine import Trainer
-    import tempfile
-    recipe = Trainer(cfg, tempfile.mkdtemp(prefix="ganforge-bench-"), dataset).recipe
-    sample = M.sample_speed(recipe)
-    onnx = M.onnx_sample_speed(recipe)
+    try:
+        flops = M.step_flops(cfg, dataset)
+        steps_per_s, intervals = M.train_speed(cfg, dataset)
+        rss_train = M.peak_rss_mb()
+        recipe = M.bench_trainer(cfg, dataset).recipe
+        sample = M.sample_speed(recipe)
+        onnx = M.onnx_sample_speed(recipe)
+    finally:
+        M.cleanup()
     return {"data": dataset.name, "synthetic_data": synthetic, "shape": list(dataset.shape),
             "batch": cfg.train.batch, "threads": torch.get_num_threads(), "peak_gflops_child": round(peak, 1),
             "train_steps_per_s": round(steps_per_s, 3), "train_samples_per_s": round(steps_per_s * cfg.train.batch, 1),

@@ -8,6 +8,7 @@ step (phases, EMA, stat accumulation, the per-interval host sync).
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -61,9 +62,20 @@ def bench_data(cfg: Config) -> tuple[Dataset, bool]:
         return Dataset(x, None, "image", f"synthetic-{cfg.data.source}", (0.0, 255.0), None), True
 
 
-def _trainer(cfg: Config, dataset: Dataset):
+_RUN_DIRS: list[str] = []
+
+
+def bench_trainer(cfg: Config, dataset: Dataset):
+    """A Trainer in a scratch run folder, removed by :func:`cleanup`."""
     from ..engine import Trainer
-    return Trainer(cfg, tempfile.mkdtemp(prefix="ganforge-bench-"), dataset)
+    _RUN_DIRS.append(tempfile.mkdtemp(prefix="ganforge-bench-"))
+    return Trainer(cfg, _RUN_DIRS[-1], dataset)
+
+
+def cleanup() -> None:
+    import shutil
+    while _RUN_DIRS:
+        shutil.rmtree(_RUN_DIRS.pop(), ignore_errors=True)
 
 
 def step_flops(cfg: Config, dataset: Dataset) -> float:
@@ -71,10 +83,10 @@ def step_flops(cfg: Config, dataset: Dataset) -> float:
     full cycle of phase intervals; the end-of-run sample grid is counted apart and taken off."""
     from ..config import from_dict
     cfg = from_dict(cfg.to_dict())  # a private copy: steps are set below
-    trainer = _trainer(cfg, dataset)
+    trainer = bench_trainer(cfg, dataset)
     cycle = 1
     for phase in trainer.phases:
-        cycle = cycle * phase.interval // _gcd(cycle, phase.interval)
+        cycle = cycle * phase.interval // math.gcd(cycle, phase.interval)
     cfg.train.steps = cycle
     with FlopCounterMode(display=False) as grid_fc:
         trainer.recipe.generate(trainer.grid_inputs)
@@ -83,15 +95,9 @@ def step_flops(cfg: Config, dataset: Dataset) -> float:
     return (fc.get_total_flops() - grid_fc.get_total_flops()) / cycle
 
 
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
-
-
 def train_speed(cfg: Config, dataset: Dataset) -> tuple[float, int]:
     """(median steps/s over the logged intervals after the first, intervals used)."""
-    trainer = _trainer(cfg, dataset)
+    trainer = bench_trainer(cfg, dataset)
     trainer.fit()
     with open(os.path.join(trainer.run_dir, "stats.jsonl")) as f:
         rates = [row["it_per_s"] for row in map(json.loads, f) if "it_per_s" in row]
