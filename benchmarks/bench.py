@@ -41,7 +41,8 @@ def main() -> None:
             "in batches of 1,024, median of 5; ONNX: the exported G_ema under onnxruntime (CPU, same "
             "threads). Peak RSS: ru_maxrss of the preset's process after training (torch itself ~300 MB). "
             "The CPU was shared with other jobs (load average in the first line): absolute speeds are "
-            "pessimistic.\n\n" + table)
+            "pessimistic and varied up to 3x between runs of the same day (the train-step section "
+            "has interleaved ratios).\n\n" + table)
     write_section("bench", "ganforge bench: speed, MFU and memory per preset", body)
 
 

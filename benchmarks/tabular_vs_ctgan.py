@@ -1,6 +1,6 @@
 """ganforge's TabularGAN against CTGAN (PyPI ``ctgan``) on the same splits, epochs and seeds.
 
-    GANFORGE_DATA=/path/to/datasets python benchmarks/tabular_vs_ctgan.py \
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 GANFORGE_DATA=/path/to/datasets python benchmarks/tabular_vs_ctgan.py \
         --epochs adult=30,breast-cancer=300,wine=300 --seeds 0,1,2
 
 Data: UCI Adult (adult/adult.csv under a GANFORGE_DATA folder, target ``income``), scikit-learn's
@@ -150,7 +150,8 @@ def write_doc(body: str, a, wall: float) -> None:
     from _doc import write_section
     import ctgan
     text = f"""Protocol: one stratified 80/20 split per data set (seed 0); every model fits on the 80% for the
-same number of epochs (passes over the rows), seeds {a.seeds}, one torch thread per fit; then as many
+same number of epochs (passes over the rows), seeds {a.seeds}, one thread per fit (torch, OpenMP and BLAS:
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1); then as many
 synthetic rows as training rows. Quality: SDMetrics QualityReport against the held-out 20% (mean of
 column shapes and column-pair trends). TSTR: a histogram gradient-boosting model trained on the
 synthetic rows and tested on the held-out real rows (F1 of the rarer class for binary targets,
@@ -172,7 +173,7 @@ an hour of CPU, the same for every model. torch {torch.__version__}.
 Published anchor (SDGym, another classifier ensemble, so compare the gaps, not the values): Adult F1
 train-on-real 0.662, CTGAN 0.597.
 
-Command: `GANFORGE_DATA=... python benchmarks/tabular_vs_ctgan.py --epochs {a.epochs} --batch {a.batch} --seeds {a.seeds}`
+Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 GANFORGE_DATA=... python benchmarks/tabular_vs_ctgan.py --epochs {a.epochs} --batch {a.batch} --seeds {a.seeds}`
 (wall time of the last invocation {wall / 60:.0f} min, {platform.machine()})."""
     write_section("tabular", "Tabular synthesis: ganforge TabularGAN vs CTGAN", text)
 

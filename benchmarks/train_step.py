@@ -23,7 +23,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the ganforge CLI's default; set before torch loads
@@ -36,9 +35,9 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _doc import write_section  # noqa: E402
 
-from ganforge.engine import Trainer  # noqa: E402
 from ganforge.nets import build_discriminator, build_generator  # noqa: E402
-from ganforge.perf.measure import bench_config, bench_data, matmul_peak_gflops, step_flops  # noqa: E402
+from ganforge.perf.measure import (bench_config, bench_data, bench_trainer, cleanup,  # noqa: E402
+                                    conv_peak_gflops, matmul_peak_gflops, step_flops)
 
 
 class UInt8Images(torch.utils.data.Dataset):
@@ -95,7 +94,7 @@ class Engine:
     def __init__(self, cfg, dataset, channels_last="auto", joint_d=True, fused=False, threads=0):
         cfg.train.channels_last = channels_last  # read by the loop with getattr (default auto)
         self.threads = threads
-        self.tr = Trainer(cfg, tempfile.mkdtemp(prefix="ganforge-step-"), dataset)
+        self.tr = bench_trainer(cfg, dataset)
         if not joint_d:
             self.tr.recipe.nets["D"]._ganforge_mixes_batch = True  # forces two D calls
         if fused:
@@ -169,7 +168,7 @@ def wait_policy_child(size: int, policy: str, chunk: int) -> float:
             f"import train_step as T, statistics, torch; torch.set_num_threads(2);"
             f"p, ov = ('mnist', {{}}) if {size} == 28 else ('folder', {{'data.size': 32}});"
             f"c = T.bench_config(p, {chunk}, 10, ov); d, _ = T.bench_data(c); e = T.Engine(c, d);"
-            f"e.run(10); print(statistics.median(e.run({chunk})) * 1e3)")
+            f"e.run(10); print(statistics.median(e.run({chunk})) * 1e3); T.cleanup()")
     env = dict(os.environ, OMP_WAIT_POLICY=policy)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -182,13 +181,30 @@ def loadavg() -> str:
         return "n/a"
 
 
-def render(results: list[dict], peak: float, policy: dict, sampling: dict, load: tuple[str, str], cmd: str) -> str:
+def _peak(peak) -> float:
+    """The fp32 peak for MFU: the larger of the matmul and convolution figures (older logs: a float)."""
+    return max(peak.values()) if isinstance(peak, dict) else float(peak)
+
+
+def _loaded(load: tuple[str, str]) -> bool:
+    try:
+        return max(float(load[0].split(" / ")[0]), float(load[1].split(" / ")[0])) > 1.5
+    except (ValueError, IndexError):
+        return True
+
+
+def render(results: list[dict], peak, policy: dict, sampling: dict, load: tuple[str, str], cmd: str) -> str:
+    fp32 = _peak(peak)
+    what = (f"best 2048^3 matmul **{peak['matmul']:.1f} GFLOP/s**, best large convolution (channels_last, "
+            f"oneDNN) **{peak['conv']:.1f} GFLOP/s**; MFU is against the larger" if isinstance(peak, dict)
+            else f"best 2048^3 matmul in this run: **{fp32:.1f} GFLOP/s**")
+    shared = ("the CPU was shared with other jobs, so absolute figures are pessimistic" if _loaded(load)
+              else "the machine was otherwise idle")
     lines = [f"Command: `{cmd}`. Machine: {os.cpu_count()} logical cores ({_cpu()}), torch "
-             f"{torch.__version__}, fp32, eager. fp32 matmul peak, best 2048^3 matmul in this run: "
-             f"**{peak:.1f} GFLOP/s**. Load average (1/5/15 min) at start {load[0]}, at end {load[1]}: the CPU "
-             "was shared with other jobs, so absolute figures are pessimistic; the ratios were taken in one "
+             f"{torch.__version__}, fp32, eager. fp32 peak measured in this run: {what}. Load average "
+             f"(1/5/15 min) at start {load[0]}, at end {load[1]}: {shared}; the ratios were taken in one "
              "run with the loops interleaved. MFU = model FLOPs per step (FlopCounterMode over one full step: "
-             "D phase + G phase with backward) x steps/s / matmul peak.", ""]
+             "D phase + G phase with backward) x steps/s / fp32 peak.", ""]
     for res in results:
         rows, tb = res["rows"], res["textbook"]
         tb_sps = rows[tb]["samples_per_s"]
@@ -199,22 +215,23 @@ def render(results: list[dict], peak: float, policy: dict, sampling: dict, load:
         for name, r in rows.items():
             lines.append(f"| {name} | {r['ms_per_step']:.1f} | {r['samples_per_s']:,.0f} | "
                          f"{r['samples_per_s'] / tb_sps:.2f}x | {r['gflops_per_step']:.3f} | {r['gflop_per_s']:.1f} | "
-                         f"{100 * r['gflop_per_s'] / peak:.1f}% |")
+                         f"{100 * r['gflop_per_s'] / fp32:.1f}% |")
         lines.append("")
     lines += ["What was tried (figures from the tables above unless stated):", ""]
     for size, (active, passive) in policy.items():
-        lines.append(f"- OpenMP waiting, {size}x{size}, 2 threads: OMP_WAIT_POLICY=ACTIVE (spinning) {active:.0f} "
-                     f"ms/step vs PASSIVE {passive:.0f} ms/step ({active / passive:.1f}x). With other jobs on the "
-                     "cores, spinning workers starve each other; the `ganforge` command now sets PASSIVE unless "
-                     "the variable is already set.")
-    lines += ["- Threads: 1 vs 2 threads rows above. On a loaded machine the second thread buys little.",
+        lines.append(f"- OpenMP waiting, {size}x{size}, 2 threads, this run: OMP_WAIT_POLICY=ACTIVE (spinning) "
+                     f"{active:.0f} ms/step vs PASSIVE {passive:.0f} ms/step ({passive / active:.2f}x the time "
+                     "of ACTIVE). On an idle machine spinning is faster; with other jobs on the cores it was "
+                     "3.6x slower (519 vs 145 ms/step, an earlier run at load ~9), because spinning workers "
+                     "starve each other. The `ganforge` command sets PASSIVE unless the variable is already set: "
+                     "the safe choice on a shared machine; set OMP_WAIT_POLICY=ACTIVE on a dedicated one.")
+    lines += ["- Threads: 1 vs 2 threads rows above.",
               "- channels_last (NHWC) for convolutional networks on CPU: kept (row 'without channels_last').",
               "- One D call on cat(real, fake) when D has no batch norm / minibatch-stddev: kept "
-              "(row 'two D calls'); with spectral norm it also halves the power iterations per D step. Its gain "
-              "ranged from none (28x28, within noise) to 16% (32x32) across runs; with OpenMP spinning "
-              "(ACTIVE) it was 18% at 28x28.",
-              "- Fused Adam (`fused=True`) vs foreach Adam: row 'fused Adam'. Across runs it ranged from 8% slower to "
-              "10% faster with no consistent sign (separate A/B, 9 rounds: within 2%); the engine keeps foreach.",
+              "(row 'two D calls'); with spectral norm it also halves the power iterations per D step.",
+              "- Fused Adam (`fused=True`) vs foreach Adam: row 'fused Adam'. In earlier runs on a loaded machine "
+              "it ranged from 8% slower to 10% faster with no consistent sign (separate A/B, 9 rounds: within "
+              "2%); the engine keeps foreach.",
               "- torch.compile (no speed-up on these sizes) and bf16 autocast (2.6-2.9x slower: no bf16 "
               "hardware) were measured earlier on this machine and not re-measured.",
               "- Already in the engine before: in-memory batches (one gather per step), statistics summed on "
@@ -224,32 +241,35 @@ def render(results: list[dict], peak: float, policy: dict, sampling: dict, load:
     return "\n".join(lines + [""] + goals(results, peak, sampling))
 
 
-def goals(results: list[dict], peak: float, sampling: dict) -> list[str]:
+def goals(results: list[dict], peak, sampling: dict) -> list[str]:
     """The targets set for this step, each against this run's figures."""
+    fp32 = _peak(peak)
+    mm = peak["matmul"] if isinstance(peak, dict) else fp32
+
     def ours(res):
         return res["rows"]["ganforge, 2 threads"]
     out = ["Targets (this run):", ""]
     for res in results:
         r, tb = ours(res), res["rows"][res["textbook"]]
-        mfu = r["gflop_per_s"] / peak
-        out.append(f"- {res['size']}x{res['size']}: MFU {100 * mfu:.0f}% (target >= 50%: "
-                   f"{'met' if mfu >= 0.5 else 'not met'}); {r['samples_per_s'] / tb['samples_per_s']:.2f}x the "
-                   f"textbook loop (target >= 1.5x: {'met' if r['samples_per_s'] >= 1.5 * tb['samples_per_s'] else 'not met'}).")
+        mfu = r["gflop_per_s"] / fp32
+        out.append(f"- {res['size']}x{res['size']}: MFU {100 * mfu:.0f}% of the fp32 peak (target >= 50%: "
+                   f"{'met' if mfu >= 0.5 else 'not met'}; {100 * r['gflop_per_s'] / mm:.0f}% against the "
+                   f"matmul figure alone); {r['samples_per_s'] / tb['samples_per_s']:.2f}x the textbook loop "
+                   f"(target >= 1.5x: {'met' if r['samples_per_s'] >= 1.5 * tb['samples_per_s'] else 'not met'}).")
     g_flops = 3.8e6  # mnist preset G forward per image (FlopCounterMode: 0.40 MFLOP fc + 3.41 MFLOP convs)
     out += [f"- Sampling: {sampling['images_per_s']:,.0f} images/s (target >= 20,000: "
             f"{'met' if sampling['images_per_s'] >= 20000 else 'not met'}). G's forward is 3.8 MFLOP per image, "
             f"so 20,000 images/s needs {20000 * g_flops / 1e9:.0f} GFLOP/s sustained in small transposed "
-            f"convolutions; this run's whole-machine matmul peak was {peak:.0f} GFLOP/s.",
+            "convolutions.",
             "- Peak memory of `mnist` training: see the `bench` section (target < 2 GB).",
-            "- Caveat: the matmul peak itself falls when other jobs hold the cores (44-88 GFLOP/s measured on "
-            "this machine on the same day), so MFU against a loaded peak reads high, and the textbook ratio "
-            "moved between 1.1x and 1.55x across runs at 28x28. Where the time goes (profile, 1 thread, "
-            "mnist step): oneDNN convolutions and their backward are ~75% of the step and identical in both "
-            "loops; the two 1-channel layers (G's last transposed conv, D's first conv) run at ~3 GFLOP/s "
-            "against ~40-70 for the 32/64-channel ones. What ganforge removes (per-sample DataLoader "
-            "transforms, the per-step sync, for-loop Adam, D's unused weight gradients in the G step) is "
-            "about a tenth of a step at these sizes; the next gain would come from the networks' 1-channel "
-            "layers, not from the loop.", ""]
+            "- Why MFU is low at 28x28 and the loop gain is small (profile, 1 thread, mnist step): oneDNN "
+            "convolutions and their backward are ~75% of the step and identical in both loops; the two "
+            "1-channel layers (G's last transposed conv, D's first conv) run at ~3 GFLOP/s against ~40-70 for "
+            "the 32/64-channel ones. What ganforge removes (per-sample DataLoader transforms, the per-step "
+            "sync, for-loop Adam, D's unused weight gradients in the G step) is about a tenth of a step at "
+            "these sizes; a 1.5x gain would have to come from the networks' arithmetic, not from the loop. "
+            "On a loaded machine the ratio moved between 1.1x and 1.55x across runs at 28x28 (OpenMP "
+            "spinning in the textbook loop costs it more there).", ""]
     return out
 
 
@@ -274,16 +294,17 @@ def main() -> None:
         return
     torch.set_num_threads(2)
     load0 = loadavg()
-    peak = matmul_peak_gflops()
+    mm = matmul_peak_gflops()
     results = [measure_size(int(s), a.rounds, a.chunk, 10) for s in a.sizes.split(",")]
-    peak = max(peak, matmul_peak_gflops())
+    peak = {"matmul": max(mm, matmul_peak_gflops()), "conv": max(conv_peak_gflops() for _ in range(3))}
     policy = {28: (wait_policy_child(28, "ACTIVE", a.chunk), wait_policy_child(28, "PASSIVE", a.chunk))}
     from ganforge.perf.measure import sample_speed
     cfg = bench_config("mnist", 2, 1)
     data, _ = bench_data(cfg)
     torch.set_num_threads(2)
-    recipe = Trainer(cfg, tempfile.mkdtemp(), data).recipe
+    recipe = bench_trainer(cfg, data).recipe
     sampling = {"images_per_s": sample_speed(recipe, batch=512), "batch": 512, "threads": 2}
+    cleanup()
     cmd = "python benchmarks/train_step.py " + " ".join(sys.argv[1:])
     body = render(results, peak, policy, sampling, (load0, loadavg()), cmd.strip())
     print(body)

@@ -102,3 +102,61 @@ def test_eval_conditional_run_reports_is_and_gan_train_test(tmp_path):
     m = res["metrics"]
     assert 1.0 <= m["is"] <= 10.0 and m["is_real"] > 5  # real digits are confidently and evenly classified
     assert 0.0 <= m["gan_test"] <= 1.0 and 0.0 <= m["gan_train"] <= 1.0
+
+
+def _digits_npz(path, keep=None):
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x, y = d.images[:, None].astype(np.float32), d.target
+    if keep is not None:
+        x, y = x[np.isin(y, keep)], y[np.isin(y, keep)]
+    np.savez(path, x=x, y=y)
+
+
+def test_label_modes_counts_classifier_modes_with_real_floor(tmp_path):
+    _digits_npz(tmp_path / "real.npz")
+    _digits_npz(tmp_path / "zeros.npz", keep=[0])          # a generator collapsed onto one class
+    res = evaluate_files(str(tmp_path / "real.npz"), str(tmp_path / "zeros.npz"), metrics="label_modes")
+    m = res["metrics"]
+    assert m["modes"] == 1 and m["modes_floor"] == 10
+    assert m["reverse_kl"] > 2.0 > 0.05 > m["reverse_kl_floor"]   # log 10 = 2.30 for one class of ten
+    assert res["protocol"]["labeller"] == "digits"
+    with pytest.raises(ConfigError, match="domain classifier"):
+        np.savez(tmp_path / "v.npz", x=np.zeros((40, 3), np.float32))
+        evaluate_files(str(tmp_path / "v.npz"), str(tmp_path / "v.npz"), metrics="label_modes")
+
+
+def test_eval_run_default_includes_label_modes(digits_run):
+    r = gf("eval", digits_run, "--n", "200", "--json", os.path.join(digits_run, "lm.json"))
+    assert r.returncode == 0, r.stderr
+    m = json.load(open(os.path.join(digits_run, "lm.json")))["metrics"]
+    assert 1 <= m["modes"] <= 10 and m["modes_floor"] == 10 and m["label_modes_n"] == 200
+
+
+def test_memorisation_two_files_detects_copies(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(500, 6)).astype(np.float32)
+    np.savez(tmp_path / "train.npz", x=train)
+    np.savez(tmp_path / "held.npz", x=rng.normal(size=(500, 6)).astype(np.float32))
+    np.savez(tmp_path / "copies.npz", x=train[:300] + 1e-3)
+    np.savez(tmp_path / "fresh.npz", x=rng.normal(size=(300, 6)).astype(np.float32))
+    kw = dict(metrics="memorisation", train=str(tmp_path / "train.npz"))
+    copies = evaluate_files(str(tmp_path / "held.npz"), str(tmp_path / "copies.npz"), **kw)["metrics"]
+    fresh = evaluate_files(str(tmp_path / "held.npz"), str(tmp_path / "fresh.npz"), **kw)["metrics"]
+    assert copies["mem_ratio"] < 0.05 and 0.7 < fresh["mem_ratio"] < 1.4
+    with pytest.raises(ConfigError, match="--train"):
+        evaluate_files(str(tmp_path / "held.npz"), str(tmp_path / "fresh.npz"), metrics="memorisation")
+
+
+def test_memorisation_of_a_run_uses_what_data_limit_left_out(tmp_path, digits_run):
+    out = tmp_path / "lim"
+    ganforge.train("digits", steps=10, out=str(out), progress=False,
+                   overrides=["model.z_dim=8", "model.g_width=16", "model.d_width=16", "train.batch=32",
+                              "data.limit=1500"])
+    r = gf("eval", str(out), "--n", "200", "--metrics", "fd,memorisation", "--json", str(tmp_path / "m.json"))
+    assert r.returncode == 0, r.stderr
+    res = json.load(open(tmp_path / "m.json"))
+    assert res["protocol"]["n_train"] == 1500 and res["protocol"]["n_heldout"] == 297
+    assert res["metrics"]["mem_ratio"] > 0 and "fd" in res["metrics"]
+    r = gf("eval", digits_run, "--metrics", "memorisation")   # trained on all of digits: nothing held out
+    assert r.returncode == 2 and "--heldout" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -7,10 +7,13 @@ def __getattr__(name):  # noqa: D401
     if name in ("train", "resume", "load", "info", "Generator", "TrainResult"):
         from . import api
         return getattr(api, name)
+    if name == "augment_data":
+        from .synth import augment_data
+        return augment_data
     if name == "TabularGAN":
         from .tabular import TabularGAN
         return TabularGAN
     raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
 
 
-__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "TabularGAN", "__version__"]
+__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "TabularGAN", "augment_data", "__version__"]

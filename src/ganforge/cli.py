@@ -57,13 +57,17 @@ def _add_eval(sub) -> None:
     p.add_argument("run", nargs="?", help="run folder or checkpoint (omit with --real/--fake)")
     p.add_argument("--real", help="reference data: NPZ (key x), image folder or IDX file")
     p.add_argument("--fake", help="generated data to compare with --real")
-    p.add_argument("--metrics", help="comma-separated, e.g. fd,kid,pr,dc,one_nn (default per data kind)")
+    p.add_argument("--metrics", help="comma-separated from fd, fd_inf, kid, pr, dc, one_nn, toy_modes, label_modes, "
+                   "memorisation, is, gan (default per data kind)")
     p.add_argument("--n", type=int, help="generated samples (default: half the real data, at most 10,000)")
     p.add_argument("--extractor", default="auto", help="feature space: auto, raw, digits, lenet-mnist, random-conv, inception")
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed")
     p.add_argument("--json", dest="json_path", help="where to write the JSON result (default RUN/eval/<time>.json)")
     p.add_argument("--target", help="tabular runs: column to predict for tstr (default: the run's tabular.target)")
-    p.add_argument("--train", help="tabular runs: the real training rows for tstr/dcr (default: the run's data file)")
+    p.add_argument("--train", help="the generator's training data: tabular tstr/dcr (default: the run's data file), "
+                   "or memorisation of two files")
+    p.add_argument("--heldout", help="memorisation: real data the generator never saw (default: what data.limit "
+                   "left out of the run, or --real for two files)")
 
 
 def _add_explore(sub) -> None:
@@ -105,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_bench(sub)
     _add_export(sub)
+    _add_augment(sub)
     sub.add_parser("presets", help="list the built-in presets")
     return ap
 
@@ -192,23 +197,31 @@ def cmd_info(a) -> int:
 
 
 def _eval_table(a) -> int:
-    """A tabular run against held-out real rows (--real): quality, tstr, dcr."""
+    """A tabular run (or a synthetic table file, --fake) against held-out real rows (--real)."""
     import datetime
     import os
     from .core.checkpoint import atomic_write_bytes
     from .core.errors import ConfigError
-    from .metrics.tabular import evaluate_run, format_report
+    from .metrics.tabular import evaluate_files, evaluate_run, format_report
     if not a.real:
         raise ConfigError("a tabular run is measured against held-out real rows: give --real test.csv")
-    res = evaluate_run(a.run, a.real, metrics=a.metrics, target=a.target, train=a.train, n=a.n, seed=a.seed)
+    if a.run:
+        res = evaluate_run(a.run, a.real, metrics=a.metrics, target=a.target, train=a.train, n=a.n, seed=a.seed)
+    else:
+        res = evaluate_files(a.real, a.fake, metrics=a.metrics, target=a.target, train=a.train, seed=a.seed)
     print(format_report(res))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = a.json_path or os.path.join(a.run if os.path.isdir(a.run) else os.path.dirname(a.run), "eval",
-                                       f"tabular-{stamp}.json")
+    where = a.run or a.fake
+    path = a.json_path or os.path.join(where if os.path.isdir(where) else os.path.dirname(os.path.abspath(where)),
+                                       "eval", f"tabular-{stamp}.json")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_bytes(path, json.dumps(res, indent=2, default=str).encode())
     print(f"written: {path}")
     return 0
+
+
+def _is_table_file(path: str | None) -> bool:
+    return bool(path) and path.lower().endswith((".csv", ".parquet", ".pq"))
 
 
 def _is_table_run(run: str) -> bool:
@@ -218,17 +231,17 @@ def _is_table_run(run: str) -> bool:
 
 def cmd_eval(a) -> int:
     from . import evaluate
-    if a.run and _is_table_run(a.run):
+    if (a.run and _is_table_run(a.run)) or (not a.run and _is_table_file(a.real) and _is_table_file(a.fake)):
         return _eval_table(a)
     if a.run and (a.real or a.fake):
         print("ganforge: error: give a RUN, or --real and --fake, not both", file=sys.stderr)
         return 2
     if a.run:
         res = evaluate.evaluate_run(a.run, metrics=a.metrics, n=a.n, extractor=a.extractor, seed=a.seed,
-                                    json_path=a.json_path)
+                                    json_path=a.json_path, heldout=a.heldout)
     elif a.real and a.fake:
         res = evaluate.evaluate_files(a.real, a.fake, metrics=a.metrics, extractor=a.extractor, seed=a.seed,
-                                      n=a.n, json_path=a.json_path)
+                                      n=a.n, json_path=a.json_path, train=a.train, heldout=a.heldout)
     else:
         print("ganforge: error: give a RUN to evaluate, or both --real and --fake", file=sys.stderr)
         return 2
@@ -303,6 +316,39 @@ def cmd_export(a) -> int:
     return 0
 
 
+def _add_augment(sub) -> None:
+    p = sub.add_parser("augment", help="write class-balanced synthetic images from a class-conditional GAN",
+                       description="Train a class-conditional GAN on labelled images (or take a trained one with "
+                       "--run) and write N synthetic images of every class.")
+    p.add_argument("data", nargs="?", help="labelled images: digits, mnist, an NPZ (keys x, y), an IDX file or a "
+                   "folder with one sub-folder per class")
+    p.add_argument("--run", help="sample this trained class-conditional run instead of training one")
+    p.add_argument("--out", help="output .npz (x uint8 N x C x H x W, y int64) or a new folder (one sub-folder "
+                   "per class)")
+    p.add_argument("--n-per-class", type=int, default=100, help="synthetic images per class (default 100)")
+    p.add_argument("--per-class", type=int, help="train on K labelled images of each class (a seeded pick)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the pick, the training and the samples")
+    p.add_argument("--preset", help="training preset or config file (default: digits-cond networks, DCGAN "
+                   "above 16 px)")
+    p.add_argument("--steps", type=int, help="training steps")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training config key (repeatable)")
+    p.add_argument("--run-out", help="folder for the trained run (default runs/NNNNN-augment)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_augment(a) -> int:
+    from .config import parse_set
+    from .synth import augment_data
+    res = augment_data(a.data, run=a.run, out=a.out, n_per_class=a.n_per_class, per_class=a.per_class,
+                       seed=a.seed, preset=a.preset, steps=a.steps, overrides=parse_set(a.overrides),
+                       run_out=a.run_out, progress=False if a.no_progress else None)
+    n = res.n_per_class * len(res.class_names)
+    print(f"written: {res.out}  ({n} images, {res.n_per_class} per class x {len(res.class_names)} classes)  "
+          f"run: {res.run_dir}")
+    return 0
+
+
 def cmd_presets(a) -> int:
     from .config import PRESETS
     for name, p in sorted(PRESETS.items()):
@@ -311,7 +357,8 @@ def cmd_presets(a) -> int:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
-            "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench, "export": cmd_export}
+            "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench, "export": cmd_export,
+            "augment": cmd_augment}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import torch
 from .config import DataConfig
 from .core.checkpoint import atomic_write_bytes
 from .core.errors import ConfigError
+from .data import held_out as load_heldout
 from .data import load_dataset
 from .metrics.protocol import evaluate_arrays
 
@@ -24,9 +25,20 @@ def _load_data(path: str):
     return load_dataset(DataConfig(source="auto", path=path))
 
 
+def _wants_memorisation(metrics) -> bool:
+    if metrics is None:
+        return False
+    names = metrics.split(",") if isinstance(metrics, str) else metrics
+    return any(n.strip().lower() in ("memorisation", "memorization") for n in names)
+
+
 def evaluate_run(run: str, *, metrics: str | None = None, n: int | None = None, extractor: str = "auto",
-                 seed: int = 0, json_path: str | None = None, data: str | None = None) -> dict[str, Any]:
-    """Sample ``n`` from the run's G_ema (seed ``seed``) and compare with the run's training data."""
+                 seed: int = 0, json_path: str | None = None, data: str | None = None,
+                 heldout: str | None = None) -> dict[str, Any]:
+    """Sample ``n`` from the run's G_ema (seed ``seed``) and compare with the run's training data.
+
+    ``memorisation`` compares the samples' distances to the training data with those of held-out
+    real data: ``heldout`` (a data file or folder), else the examples ``data.limit`` left out."""
     from . import api
     t0 = time.perf_counter()
     g = api.load(run)
@@ -39,10 +51,19 @@ def evaluate_run(run: str, *, metrics: str | None = None, n: int | None = None, 
     n = n or min(10_000, n_real // 2)  # the floor compares two disjoint real halves of n each
     if n < 10:
         raise ConfigError(f"--n {n} is too small for these metrics; use at least 10")
+    held = None
+    if _wants_memorisation(metrics):
+        held = _load_data(heldout).x if heldout else getattr(load_heldout(cfg.data, seed=cfg.train.seed), "x", None)
+        if held is None:
+            raise ConfigError("memorisation needs real examples the run never saw: give --heldout PATH, or train "
+                              "with data.limit so the rest is held out")
     drawn = g.recipe.latents_for(n, seed=seed)
     fake = g.recipe.generate(drawn)
     res = evaluate_arrays(real.x, fake.cpu(), kind=g.data_info["kind"], metrics=metrics, extractor=extractor,
-                          seed=seed, info=g.data_info, fake_labels=drawn.get("y"), real_labels=real.y)
+                          seed=seed, info=g.data_info, fake_labels=drawn.get("y"), real_labels=real.y,
+                          train=real.x, heldout=held)
+    if held is not None:
+        res["protocol"]["heldout"] = heldout or "the examples data.limit left out of training"
     res["protocol"].update({"reference": f"training data: {real.name} ({n_real} examples)",
                             "generator": "G_ema", "checkpoint": g.checkpoint, "step": g.step,
                             "elapsed_s": round(time.perf_counter() - t0, 3)})
@@ -55,10 +76,20 @@ def evaluate_run(run: str, *, metrics: str | None = None, n: int | None = None, 
 
 
 def evaluate_files(real: str, fake: str, *, metrics: str | None = None, extractor: str = "auto",
-                   seed: int = 0, n: int | None = None, json_path: str | None = None) -> dict[str, Any]:
-    """Compare two data sets given as NPZ (key x), image folders or IDX files."""
+                   seed: int = 0, n: int | None = None, json_path: str | None = None, train: str | None = None,
+                   heldout: str | None = None) -> dict[str, Any]:
+    """Compare two data sets given as NPZ (key x), image folders or IDX files.
+
+    ``memorisation`` needs the generator's training data (``train``) and real data it never saw
+    (``heldout``, default ``real``)."""
     t0 = time.perf_counter()
     a, b = _load_data(real), _load_data(fake)
+    tr = held = None
+    if _wants_memorisation(metrics):
+        if not train:
+            raise ConfigError("memorisation of two files needs the generator's training data: give --train PATH "
+                              "(and --heldout PATH, default --real)")
+        tr, held = _load_data(train).x, (_load_data(heldout).x if heldout else a.x)
     if a.kind != b.kind:
         raise ConfigError(f"{real} holds {a.kind} data but {fake} holds {b.kind} data")
     xb = b.x
@@ -66,7 +97,8 @@ def evaluate_files(real: str, fake: str, *, metrics: str | None = None, extracto
         if n > len(xb):
             raise ConfigError(f"--n {n} is more than the {len(xb)} examples in {fake}")
         xb = xb[torch.randperm(len(xb), generator=torch.Generator().manual_seed(seed))[:n]]
-    res = evaluate_arrays(a.x, xb, kind=a.kind, metrics=metrics, extractor=extractor, seed=seed, info=a.info())
+    res = evaluate_arrays(a.x, xb, kind=a.kind, metrics=metrics, extractor=extractor, seed=seed, info=a.info(),
+                          train=tr, heldout=held)
     res["protocol"].update({"reference": f"{real} ({len(a.x)} examples)", "generated": fake,
                             "elapsed_s": round(time.perf_counter() - t0, 3)})
     if json_path:

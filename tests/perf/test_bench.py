@@ -75,6 +75,8 @@ def test_cli_bench_writes_json(tiny_preset, tmp_path, monkeypatch):
     res = json.loads(out.read_text())
     r = res["presets"][tiny_preset]
     assert res["matmul_peak_gflops"] > 0 and res["matmul_size"] == 256 and r["mfu"] > 0
+    assert res["peak_gflops"] >= max(res["matmul_peak_gflops"], res["conv_peak_gflops"]) > 0
+    assert r["mfu"] <= r["mfu_matmul"]
     assert set(r) >= {"train_samples_per_s", "flops_per_step", "mfu", "sample_images_per_s", "peak_rss_mb"}
 
 

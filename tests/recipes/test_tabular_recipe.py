@@ -124,6 +124,10 @@ def test_cli_train_sample_eval(tmp_path, capsys):
     assert main(["eval", run, "--real", str(tmp_path / "test.csv"), "--metrics", "tstr,dcr"]) == 0
     text = capsys.readouterr().out
     assert "tstr" in text and "dcr" in text
+    assert main(["eval", "--real", str(tmp_path / "test.csv"), "--fake", out, "--train", str(tmp_path / "train.csv"),
+                 "--target", "income", "--metrics", "tstr,dcr"]) == 0      # any synthetic table file
+    text = capsys.readouterr().out
+    assert "tstr" in text and "dcr" in text and "50 synthetic rows" in text
     assert main(["sample", run, "--out", str(tmp_path / "x.png")]) == 2
     assert main(["train", "tabular", "--data", str(tmp_path / "train.csv"), "--out", str(tmp_path / "r2"),
                  "--discrete", "colour", "--no-progress"]) == 2

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 
+import torch
+
 from ..config import DataConfig
 from ..core.errors import DataError
 from .builtin import STACKED_MNIST_CAP, data_roots, find_data, load_digits, load_mnist, load_stacked_mnist
-from .dataset import Dataset, apply_limit, conform_images, to_uint8
+from .dataset import Dataset, apply_limit, conform_images, limit_indices, to_uint8
 from .images import IMAGE_EXTS, read_folder, read_idx, read_idx_dataset, read_npz
 from .toy2d import TOY_SETS, make_toy
 
 __all__ = ["IMAGE_EXTS", "SOURCES", "STACKED_MNIST_CAP", "TOY_SETS", "Dataset", "find_data",
-           "infer_source", "load_dataset", "make_toy", "read_idx", "to_uint8"]
+           "held_out", "infer_source", "load_dataset", "make_toy", "read_idx", "to_uint8"]
 
 SOURCES = ("digits", "mnist", "stacked-mnist", "ring8", "grid25", "folder", "idx", "npz", "auto", "tabular")
 
@@ -56,6 +58,21 @@ def load_dataset(cfg: DataConfig, seed: int = 0, tabular=None) -> Dataset:
     if ds.kind == "image":
         ds.x = conform_images(ds.x, cfg.channels, cfg.size, cfg.resize, ds.name)
     return ds
+
+
+def held_out(cfg: DataConfig, seed: int = 0) -> Dataset | None:
+    """The examples ``data.limit`` left out of training (the same seeded shuffle), or None when the run
+    saw all of them or its source draws fresh data (toy mixtures, stacked MNIST, tables)."""
+    from dataclasses import replace
+    if cfg.limit <= 0 or cfg.source in TOY_SETS or cfg.source in ("stacked-mnist", "tabular"):
+        return None
+    full = load_dataset(replace(cfg, limit=0), seed)
+    keep = limit_indices(len(full), cfg.limit, seed)
+    if keep is None:
+        return None
+    mask = torch.ones(len(full), dtype=torch.bool)
+    mask[keep] = False
+    return full.subset(mask.nonzero().squeeze(1))
 
 
 def resolve_path(path: str, source: str) -> str:

@@ -12,7 +12,7 @@ import torch
 
 from ..core.errors import ConfigError
 from .extractors import extract, get_extractor
-from .registry import compute, default_metrics
+from .registry import available, compute, default_metrics
 
 LOWER_IS_BETTER = ("fd", "fd_inf", "kid", "one_nn", "reverse_kl")
 
@@ -47,35 +47,107 @@ def better(name: str, new: float, old: float | None) -> bool:
     return new < old if lower else new > old
 
 
+CLASSIFIER_SCORES = ("is", "gan")   # computed here from a domain classifier, not by the registry
+
+
+def labeller_for(info: dict) -> str | None:
+    """The shipped classifier that can label these images (per channel): digits 8x8, lenet-mnist 28x28."""
+    if info.get("kind") != "image":
+        return None
+    c, h, w = info["shape"]
+    if (h, w) == (8, 8) and c == 1:
+        return "digits"
+    if (h, w) == (28, 28) and c in (1, 3):
+        return "lenet-mnist"
+    return None
+
+
+def _split_names(metrics, kind: str, info: dict) -> tuple[list[str] | None, bool, bool]:
+    """(registry metrics or None for the defaults, classifier scores wanted, label modes wanted)."""
+    if metrics is None:
+        label = labeller_for(info) is not None and (info["shape"][0] == 1 or info.get("name") == "stacked-mnist")
+        return None, kind == "image", label
+    names = [n.strip().lower() for n in (metrics.split(",") if isinstance(metrics, str) else metrics) if n.strip()]
+    scores = any(n in CLASSIFIER_SCORES for n in names)
+    label = "label_modes" in names
+    return [n for n in names if n not in CLASSIFIER_SCORES and n != "label_modes"], scores, label
+
+
+def _label_ctx(info: dict, real: torch.Tensor, fake: torch.Tensor) -> dict[str, Any]:
+    """Classifier labels of both sides for label_modes: each channel labelled alone, combined base 10."""
+    name = labeller_for(info)
+    if name is None:
+        raise ConfigError("label_modes needs a domain classifier; the shipped ones label 1x8x8 (digits) and "
+                          f"1x28x28 or 3x28x28 (lenet-mnist) images, not {info.get('kind')} data of shape "
+                          f"{tuple(info.get('shape', ()))}")
+    lab = get_extractor(name)
+    return {"fake_labels": lab.classify_channels(fake).numpy(), "real_labels": lab.classify_channels(real).numpy(),
+            "n_modes": lab.classes ** int(info["shape"][0]), "labeller": name}
+
+
 def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metrics: str | list | None = None,
                     extractor: str = "auto", seed: int = 0, info: dict | None = None,
                     real_features: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None,
-                    real_labels: torch.Tensor | None = None) -> dict[str, Any]:
+                    real_labels: torch.Tensor | None = None, train: torch.Tensor | None = None,
+                    heldout: torch.Tensor | None = None) -> dict[str, Any]:
     """Metrics between real and generated data (both in the model's space) with the protocol record.
 
-    With a classifier extractor (digits, lenet-mnist, inception) the Inception-Score analogue is
-    added (``is``, and ``is_real`` for the real data); with labels for both sides (a class-conditional
-    run on labelled data) also GAN-test and GAN-train accuracy."""
+    Besides the registry's metrics (fd, fd_inf, kid, pr, dc, one_nn, toy_modes):
+    - ``is`` / ``gan``: with a classifier extractor (digits, lenet-mnist, inception) the Inception-Score
+      analogue (``is``, and ``is_real`` for the real data); with labels for both sides (a
+      class-conditional run on labelled data) also GAN-test and GAN-train accuracy. On by default.
+    - ``label_modes``: modes a shipped classifier assigns (stacked MNIST: 1,000), with the real floor.
+      On by default for 1-channel digits / MNIST images and stacked MNIST.
+    - ``memorisation``: distances of samples to their nearest ``train`` example against those of
+      ``heldout`` real examples (both in the model's space). Only on request."""
     t0 = time.perf_counter()
     info = info or {"kind": kind, "shape": tuple(real.shape[1:])}
     name = auto_extractor(info) if extractor == "auto" else extractor
     if real.shape[1:] != fake.shape[1:]:
         raise ConfigError(f"real and generated data differ in shape: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
+    names, want_scores, want_labels = _split_names(metrics, kind, info)
     f_real = real_features if real_features is not None else featurize(name, real)[0]
     f_fake, ext = featurize(name, fake)
     ctx: dict[str, Any] = {}
     if kind == "vector" and info.get("modes") is not None and info.get("sigma") is not None:
         ctx["means"] = np.asarray(info["modes"], dtype=np.float32)
         ctx["sigma"] = float(info["sigma"])
-        if metrics is None:  # toy modes are measured on the points themselves
-            metrics = default_metrics(kind, ctx)
-    out = compute(metrics, f_real, f_fake, seed=seed, kind=kind, **ctx)
-    protocol = out.pop("protocol")
-    if kind == "image" and metrics is None:
-        out.update(_classifier_scores(ext, real, fake, f_real, f_fake, real_labels, fake_labels, seed))
+    if names is None:
+        names = default_metrics(kind, ctx)
+    labeller = None
+    if want_labels:
+        lab_ctx = _label_ctx(info, real, fake)
+        labeller = lab_ctx.pop("labeller")
+        ctx.update(lab_ctx)
+        names.append("label_modes")
+    if any(n in ("memorisation", "memorization") for n in names):
+        if train is None or heldout is None:
+            raise ConfigError("memorisation needs the training examples and held-out real examples the model "
+                              "never saw: give --heldout PATH (and, for two files, --train PATH)")
+        if heldout.shape[1:] != real.shape[1:] or train.shape[1:] != real.shape[1:]:
+            raise ConfigError(f"held-out / training data of shape {tuple(heldout.shape[1:])} / "
+                              f"{tuple(train.shape[1:])} do not match the data's {tuple(real.shape[1:])}")
+        ctx["train_feats"] = featurize(name, train)[0]
+        ctx["heldout_feats"] = featurize(name, heldout)[0]
+    if names:
+        out = compute(names, f_real, f_fake, seed=seed, kind=kind, **ctx)
+        protocol = out.pop("protocol")
+    elif want_scores:
+        out, protocol = {}, {"metrics": [], "kind": kind, "seed": seed, "n_real": len(real), "n_fake": len(fake)}
+    else:
+        raise ConfigError("no metric requested; name at least one of: " + ", ".join(available(kind) + ["is", "gan"]))
+    if want_scores:
+        scores = _classifier_scores(ext, real, fake, f_real, f_fake, real_labels, fake_labels, seed)
+        if metrics is not None and not scores:
+            raise ConfigError(f"is / gan need a classifier extractor (digits, lenet-mnist, inception), not '{name}'")
+        out.update(scores)
     desc = ext.describe()
     protocol.update({"extractor": name, "extractor_sha256": desc.get("sha256", ""), "extractor_dim": desc.get("dim"),
                      "elapsed_s": round(time.perf_counter() - t0, 3)})
+    if labeller:
+        protocol["labeller"] = labeller
+    if "train_feats" in ctx:
+        protocol.update({"n_train": len(train), "n_heldout": len(heldout)})
     return {"metrics": out, "protocol": protocol}
 
 

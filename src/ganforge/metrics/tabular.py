@@ -194,18 +194,44 @@ def dcr(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, types: 
 
 
 
+def _metric_names(metrics) -> list[str]:
+    from ..data.tabular import split_names
+    names = split_names(metrics) or ["quality", "tstr", "dcr"]
+    unknown = [m for m in names if m not in ("quality", "tstr", "dcr")]
+    if unknown:
+        raise DataError(f"unknown tabular metric '{unknown[0]}'; choose from quality, tstr, dcr")
+    return names
+
+
+def evaluate_tables(test: pd.DataFrame, synth: pd.DataFrame, metrics=None, target: str | None = None,
+                    train: pd.DataFrame | None = None, types: dict[str, str] | None = None,
+                    seed: int = 0) -> dict:
+    """quality / tstr / dcr of ``synth`` against held-out ``test`` rows (tstr and dcr also need ``train``)."""
+    out: dict = {}
+    for name in _metric_names(metrics):
+        if name == "quality":
+            out["quality"] = quality(test, synth, types)
+            continue
+        if train is None:
+            raise DataError(f"{name} needs the real training rows: give --train FILE")
+        if name == "tstr":
+            if not target:
+                raise DataError("tstr needs a target column: give --target COLUMN")
+            out["tstr"] = tstr(train, test, synth, target, types, seed)
+        else:
+            out["dcr"] = dcr(train, test, synth, types, seed=seed)
+    return out
+
+
 def evaluate_run(run: str, real, metrics: str | list[str] | None = None, target: str | None = None,
                  train=None, n: int | None = None, seed: int = 0) -> dict:
     """Sample a tabular run and measure it against ``real`` held-out rows (and ``train``, the rows it
     was trained on: by default the run's own data file)."""
     import os
 
-    from ..data.tabular import read_table, split_names
+    from ..data.tabular import read_table
     from ..tabular import TabularGAN
-    names = split_names(metrics) or ["quality", "tstr", "dcr"]
-    unknown = [m for m in names if m not in ("quality", "tstr", "dcr")]
-    if unknown:
-        raise DataError(f"unknown tabular metric '{unknown[0]}'; choose from quality, tstr, dcr")
+    _metric_names(metrics)   # a typo fails before any sampling
     model = TabularGAN.load(run)
     cfg = model.recipe.cfg
     test = read_table(real)
@@ -213,31 +239,34 @@ def evaluate_run(run: str, real, metrics: str | list[str] | None = None, target:
     if train is None and train_path and not os.path.exists(train_path):
         train_path = ""
     train_df = read_table(train_path) if train_path else None
-    target = target or cfg.tabular.target
     n = int(n or (len(train_df) if train_df is not None else len(test)))
     synth = model.sample(n, seed=seed)
-    types = model.column_types
     out: dict = {"run": os.fspath(run), "n": n, "real": os.fspath(real) if isinstance(real, str) else "frame",
                  "train": train_path or None}
-    for name in names:
-        if name == "quality":
-            out["quality"] = quality(test, synth, types)
-            continue
-        if train_df is None:
-            raise DataError(f"{name} needs the real training rows: give --train FILE (the run's data file "
-                            "is not available)")
-        if name == "tstr":
-            if not target:
-                raise DataError("tstr needs a target column: give --target COLUMN")
-            out["tstr"] = tstr(train_df, test, synth, target, types, seed)
-        else:
-            out["dcr"] = dcr(train_df, test, synth, types, seed=seed)
+    out.update(evaluate_tables(test, synth, metrics, target or cfg.tabular.target, train_df,
+                               model.column_types, seed))
+    return out
+
+
+def evaluate_files(real: str, fake: str, metrics=None, target: str | None = None, train: str | None = None,
+                   seed: int = 0) -> dict:
+    """Two table files (held-out real rows, synthetic rows from any generator), optionally the training rows."""
+    from ..data.tabular import read_table
+    test, synth = read_table(real), read_table(fake)
+    train_df = read_table(train) if train else None
+    out = {"run": fake, "n": len(synth), "real": real, "train": train}
+    types = column_types(train_df if train_df is not None else test)
+    if target in types and types[target] == "continuous":   # whole numbers with few values are classes
+        v = test[target].dropna()
+        if (v == v.round()).all() and v.nunique() <= 20:
+            types[target] = "categorical"
+    out.update(evaluate_tables(test, synth, metrics, target, train_df, types, seed))
     return out
 
 
 def format_report(res: dict) -> str:
     """The result of ``evaluate_run`` as a few aligned lines."""
-    lines = [f"run {res['run']}: {res['n']} synthetic rows vs {res['real']}"]
+    lines = [f"{res['run']}: {res['n']} synthetic rows vs {res['real']}"]
     if "quality" in res:
         q = res["quality"]
         lines.append(f"quality  {q['score']:.4f}  (column shapes {q['column_shapes']:.4f}, "
@@ -253,4 +282,5 @@ def format_report(res: dict) -> str:
                      f"{100 * d['holdout_exact_copies']:.2f}%)")
     return "\n".join(lines)
 
-__all__ = ["quality", "tstr", "dcr", "column_types", "evaluate_run", "format_report", "SDTYPES"]
+__all__ = ["quality", "tstr", "dcr", "column_types", "evaluate_tables", "evaluate_run", "evaluate_files",
+           "format_report", "SDTYPES"]
