@@ -1,0 +1,152 @@
+"""Does augmentation help more as data shrinks? digits and MNIST at 10% and 100%, with and without
+DiffAugment / ADA.
+
+Protocol (written to docs/benchmarks.md, section `small-data`):
+- Train the `digits` or `mnist` preset on a seeded 10% (``data.limit``) or all of its data, with
+  (a) no augmentation, (b) DiffAugment ``color,translation,cutout`` on real and fake alike (Zhao et
+  al. 2020), (c) ADA with the same policies (p moved by r_t = E[sign(D(real))] toward 0.6, Karras et
+  al. 2020). Everything else is the preset's default, the same steps for every arm.
+- Score: FD and KID in the domain classifier's features (``digits`` / ``lenet-mnist``) between
+  samples of G_ema and the *whole* real set (not only the training subset: a generator that copies
+  its 10% would otherwise look perfect), with the real-vs-real floor at the same N
+  (``ganforge.metrics.protocol.evaluate_arrays``). N = half the real set (898 digits, 5,000 MNIST).
+- Per-run results are kept in benchmarks/results/small_data.json (re-runs replace matching
+  entries), so arms and seeds can be added one at a time.
+
+    python benchmarks/small_data.py --preset digits --seeds 0,1,2
+    GANFORGE_DATA=../shared/datasets python benchmarks/small_data.py --preset mnist --seeds 0,1 --steps 2000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+RESULTS = os.path.join(HERE, "results", "small_data.json")
+POLICY = "color,translation,cutout"
+ARMS = {"none": [], "diffaugment": [f"augment.policy={POLICY}"],
+        "ada": [f"augment.policy={POLICY}", "augment.ada=true"]}
+FRACTIONS = (0.1, 1.0)
+
+
+def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) -> dict:
+    import ganforge
+    from ganforge.config import resolve
+    from ganforge.data import load_dataset
+    from ganforge.metrics.protocol import evaluate_arrays
+    cfg = resolve(preset)
+    real = load_dataset(cfg.data, seed=seed)
+    limit = int(round(frac * len(real.x))) if frac < 1 else 0
+    out = tempfile.mkdtemp(prefix=f"small-{preset}-")
+    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0"]
+    try:
+        t0 = time.perf_counter()
+        res = ganforge.train(preset, out=os.path.join(out, "run"), seed=seed, steps=steps, progress=False,
+                             overrides=overrides)
+        seconds = time.perf_counter() - t0
+        g = ganforge.load(res.run_dir)
+        fake = g.sample(len(real.x) // 2, seed=10_000 + seed)
+        ev = evaluate_arrays(real.x, fake, kind="image", metrics="fd,kid", seed=seed, info=g.data_info)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    m = ev["metrics"]
+    return {"preset": preset, "frac": frac, "arm": arm, "seed": seed, "steps": res.step, "n_train": limit or len(real.x),
+            "fd": m["fd"], "fd_floor": m["fd_floor"], "kid": m["kid"], "kid_floor": m["kid_floor"],
+            "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1)}
+
+
+def load_results() -> list[dict]:
+    return json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
+
+
+def save(rows: list[dict], new: dict) -> list[dict]:
+    key = ("preset", "frac", "arm", "seed")
+    rows = [r for r in rows if tuple(r[k] for k in key) != tuple(new[k] for k in key)] + [new]
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS + ".tmp", "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(RESULTS + ".tmp", RESULTS)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    def ms(v):
+        return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+    lines = ["| data | training examples | augmentation | seeds | steps | FD | FD floor | KID | "
+             "FD gain over none | s / run |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for preset in ("digits", "mnist"):
+        for frac in FRACTIONS:
+            base = [r["fd"] for r in rows if (r["preset"], r["frac"], r["arm"]) == (preset, frac, "none")]
+            for arm in ARMS:
+                rs = [r for r in rows if (r["preset"], r["frac"], r["arm"]) == (preset, frac, arm)]
+                if not rs:
+                    continue
+                fd = [r["fd"] for r in rs]
+                gain = (f"{100 * (1 - statistics.mean(fd) / statistics.mean(base)):+.0f}%" if base and arm != "none"
+                        else "-")
+                lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
+                             f"{rs[0]['steps']} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
+                             f"{ms([r['kid'] for r in rs])} | {gain} | "
+                             f"{statistics.median(r['seconds'] for r in rs):.0f} |")
+    return "\n".join(lines)
+
+
+def write_doc(rows: list[dict], cmds: str) -> None:
+    from _doc import write_section
+    doc = __doc__.split("Protocol (written to docs/benchmarks.md, section `small-data`):\n")[1].split("\n\n")[0]
+    body = (f"Protocol:\n{doc}\n\n{table(rows)}\n\nFD gain = 1 - FD(arm) / FD(none) at the same data size "
+            f"(positive: augmentation helped). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"torch {torch.__version__}, one thread per run; wall times include other jobs on the machine.\n\n"
+            f"Commands: {cmds}")
+    write_section("small-data", "Small data: augmentation at 10% and 100% of digits and MNIST", body)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="digits", choices=["digits", "mnist"])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--fracs", default="0.1,1.0")
+    ap.add_argument("--steps", type=int, default=None, help="override the preset's train.steps")
+    ap.add_argument("--no-doc", action="store_true")
+    a = ap.parse_args()
+    rows = load_results()
+    for frac in (float(f) for f in a.fracs.split(",")):
+        for seed in (int(s) for s in a.seeds.split(",")):
+            for arm in a.arms.split(","):
+                r = run_one(a.preset, frac, arm, seed, a.steps)
+                print(json.dumps(r), flush=True)
+                rows = save(rows, r)
+    print(table(rows))
+    if not a.no_doc:
+        cmd = "`python benchmarks/small_data.py " + " ".join(sys.argv[1:]) + "`"
+        prev = [c for c in _previous_cmds() if c != cmd]
+        write_doc(rows, "; ".join(prev + [cmd]))
+
+
+def _previous_cmds() -> list[str]:
+    """Commands recorded in the doc section, so a run for one preset keeps the other's command."""
+    from _doc import DOC
+    try:
+        text = open(DOC).read()
+    except OSError:
+        return []
+    if "<!-- BEGIN small-data -->" not in text:
+        return []
+    sec = text.split("<!-- BEGIN small-data -->")[1].split("<!-- END small-data -->")[0]
+    line = next((ln for ln in sec.splitlines() if ln.startswith("Commands: ")), "")
+    return [c.strip() for c in line[len("Commands: "):].split(";") if c.strip()]
+
+
+if __name__ == "__main__":
+    main()
