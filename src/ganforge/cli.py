@@ -325,8 +325,8 @@ def _add_augment(sub) -> None:
     p.add_argument("--run", help="sample this trained class-conditional run instead of training one")
     p.add_argument("--out", help="output .npz (x uint8 N x C x H x W, y int64) or a new folder (one sub-folder "
                    "per class)")
-    p.add_argument("--n-per-class", type=int, default=100, help="synthetic images per class (default 100)")
-    p.add_argument("--per-class", type=int, help="train on K labelled images of each class (a seeded pick)")
+    p.add_argument("--n-per-class", type=int, default=100, metavar="N", help="synthetic images per class (default 100)")
+    p.add_argument("--per-class", type=int, metavar="K", help="train on K labelled images of each class (a seeded pick)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pick, the training and the samples")
     p.add_argument("--preset", help="training preset or config file (default: digits-cond networks, DCGAN "
                    "above 16 px)")

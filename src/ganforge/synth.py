@@ -103,7 +103,7 @@ def class_names(ds_or_info) -> list[str]:
 
 def pick_per_class(y: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     """Indices of ``k`` examples of every class (seeded, uniform without replacement), sorted."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"--per-class must be a positive number of images, got {k}")
     g = torch.Generator().manual_seed(int(seed))
     picked = []
@@ -152,7 +152,8 @@ def training_config(ds: Dataset, preset: str | None, steps: int | None, seed: in
     ov: dict = {}
     if preset is None and max(ds.shape[1:]) > SMALL_SIDE:
         ov.update(LARGE_MODEL)
-    ov.update({"model.conditional": True, "train.batch": min(C.resolve(preset or BASE_PRESET).train.batch, len(ds))})
+    batch = C.resolve(preset or BASE_PRESET).train.batch
+    ov.update({"model.conditional": True, "train.batch": min(batch, len(ds))})  # tiny sets: one batch = all
     ov.update(overrides or {})
     cfg = api.resolve_config(preset or BASE_PRESET, steps=steps, seed=seed, overrides=ov)
     if preset is None:
@@ -262,6 +263,7 @@ def augment_data(data: str | None = None, *, out: str, n_per_class: int = 100, r
     if (data is None) == (run is None):
         raise ConfigError("give labelled DATA to train on, or --run RUN to sample, not both" if data
                           else "give labelled DATA to train on (e.g. digits), or --run RUN to sample")
+    out = os.fspath(out) if out else out
     check_out(out)  # before minutes of training
     if n_per_class < 1:
         raise ConfigError(f"--n-per-class must be a positive number of images, got {n_per_class}")
