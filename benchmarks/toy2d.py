@@ -90,6 +90,15 @@ def run_one(job: tuple[str, str, int, list[str]]) -> dict:
             "cpu_seconds": round(cpu, 1), "steps": res.step, **score}
 
 
+def store(new: list[dict]) -> list[dict]:
+    """Merge ``new`` into the stored results (replacing the same data/row/seed), re-reading the file
+    first because another invocation may have stored rows meanwhile."""
+    keys = {(r["data"], r["row"], r["seed"]) for r in new}
+    results = [r for r in load_results() if (r["data"], r["row"], r["seed"]) not in keys] + new
+    save_results(results)
+    return results
+
+
 def load_results() -> list[dict]:
     if os.path.exists(RESULTS):
         with open(RESULTS) as f:
@@ -173,23 +182,19 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error(f"unknown row {row!r}; choose from {', '.join(ROWS)}")
             seeds = parse_seeds(a.seeds) if a.seeds else list(range(10 if row in ("preset", "baseline") else 3))
             jobs += [(data, row, s, overrides(data, row, extra)) for s in seeds]
+    command = "python benchmarks/toy2d.py " + " ".join(argv if argv is not None else sys.argv[1:])
     new = []
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         for r in pool.map(run_one, jobs):
             new.append(r)
             print(json.dumps({k: r[k] for k in ("data", "row", "seed", "modes", "high_quality", "reverse_kl",
                                                 "seconds", "cpu_seconds")}), flush=True)
+            if not a.no_write:  # stored as each run ends: an interrupted invocation keeps what finished
+                store([dict(r, command=command.strip())])
     for data in a.data.split(","):
         print(table(new, data))
     if not a.no_write:
-        command = "python benchmarks/toy2d.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        for r in new:
-            r["command"] = command.strip()
-        keys = {(r["data"], r["row"], r["seed"]) for r in new}
-        # read again: another invocation may have stored rows meanwhile
-        results = [r for r in load_results() if (r["data"], r["row"], r["seed"]) not in keys] + new
-        save_results(results)
-        write_doc(results)
+        write_doc(load_results())
     return 0
 
 
