@@ -37,12 +37,12 @@ def main() -> None:
             " Each preset in a fresh process; batch and networks as the preset defines them. Training "
             "samples/s: median of the loop's own it_per_s over 10-step intervals (first dropped) x batch. "
             "GFLOP/step: FlopCounterMode over full steps (D phase + G phase, forward and backward). MFU: "
-            "achieved GFLOP/s over the best fp32 matmul figure of the run. Sampling: G_ema, 8,192 samples "
+            "achieved GFLOP/s over the machine's fp32 peak, the larger of the best matmul and the best large "
+            "convolution of the run ('MFU vs matmul': over the matmul figure alone). Sampling: G_ema, 8,192 samples "
             "in batches of 1,024, median of 5; ONNX: the exported G_ema under onnxruntime (CPU, same "
             "threads). Peak RSS: ru_maxrss of the preset's process after training (torch itself ~300 MB). "
-            "The CPU was shared with other jobs (load average in the first line): absolute speeds are "
-            "pessimistic and varied up to 3x between runs of the same day (the train-step section "
-            "has interleaved ratios).\n\n" + table)
+            "Load average before and after is in the first line: on this machine speeds varied up to 3x "
+            "between an idle and a shared CPU (the train-step section has interleaved ratios).\n\n" + table)
     write_section("bench", "ganforge bench: speed, MFU and memory per preset", body)
 
 
