@@ -18,3 +18,26 @@ def write_section(name: str, title: str, body: str, path: str = DOC) -> None:
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def load_rows(path: str) -> list[dict]:
+    """A benchmark's stored per-run results (a JSON list), or [] before the first run."""
+    import json
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """Merge ``new`` into the results at ``path``, replacing rows with the same ``key`` fields; the
+    file is re-read first (another invocation may have stored rows meanwhile) and replaced atomically."""
+    import json
+    keys = {tuple(r[k] for k in key) for r in new}
+    rows = [r for r in load_rows(path) if tuple(r[k] for k in key) not in keys] + list(new)
+    rows.sort(key=lambda r: tuple(str(r[k]) for k in key))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(path + ".tmp", path)
+    return rows

@@ -151,17 +151,8 @@ def run_one(k: int, seed: int) -> dict:
 
 
 def load_results() -> list[dict]:
-    if os.path.exists(RESULTS):
-        with open(RESULTS) as f:
-            return json.load(f)
-    return []
-
-
-def save_results(rows: list[dict]) -> None:
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS + ".tmp", "w") as f:
-        json.dump(sorted(rows, key=lambda r: (r["k"], r["seed"])), f, indent=1)
-    os.replace(RESULTS + ".tmp", RESULTS)
+    from _doc import load_rows
+    return load_rows(RESULTS)
 
 
 def _ms(vals: list[float], scale: float = 100.0) -> str:
@@ -257,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(r), flush=True)
             stored = [s for s in stored if (s["k"], s["seed"]) != (k, seed)] + [r]
             if not a.no_write:
-                save_results(stored)
+                from _doc import store_rows
+                store_rows(RESULTS, [r], ("k", "seed"))
     chosen = [r for r in stored if r["k"] in a.k and r["seed"] in a.seeds]
     print(table(chosen))
     print(verdict(chosen))

@@ -66,17 +66,13 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
 
 
 def load_results() -> list[dict]:
-    return json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
+    from _doc import load_rows
+    return load_rows(RESULTS)
 
 
-def save(rows: list[dict], new: dict) -> list[dict]:
-    key = ("preset", "frac", "arm", "seed")
-    rows = [r for r in rows if tuple(r[k] for k in key) != tuple(new[k] for k in key)] + [new]
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS + ".tmp", "w") as f:
-        json.dump(rows, f, indent=1)
-    os.replace(RESULTS + ".tmp", RESULTS)
-    return rows
+def save(new: dict) -> list[dict]:
+    from _doc import store_rows
+    return store_rows(RESULTS, [new], ("preset", "frac", "arm", "seed"))
 
 
 def table(rows: list[dict]) -> str:
@@ -126,7 +122,7 @@ def main() -> None:
             for arm in a.arms.split(","):
                 r = run_one(a.preset, frac, arm, seed, a.steps)
                 print(json.dumps(r), flush=True)
-                rows = save(rows, r)
+                rows = save(r)
     print(table(rows))
     if not a.no_doc:
         cmd = "`python benchmarks/small_data.py " + " ".join(sys.argv[1:]) + "`"

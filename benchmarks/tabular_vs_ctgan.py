@@ -20,7 +20,6 @@ import platform
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 

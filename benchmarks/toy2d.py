@@ -90,27 +90,17 @@ def run_one(job: tuple[str, str, int, list[str]]) -> dict:
             "cpu_seconds": round(cpu, 1), "steps": res.step, **score}
 
 
+KEY = ("data", "row", "seed")
+
+
 def store(new: list[dict]) -> list[dict]:
-    """Merge ``new`` into the stored results (replacing the same data/row/seed), re-reading the file
-    first because another invocation may have stored rows meanwhile."""
-    keys = {(r["data"], r["row"], r["seed"]) for r in new}
-    results = [r for r in load_results() if (r["data"], r["row"], r["seed"]) not in keys] + new
-    save_results(results)
-    return results
+    from _doc import store_rows
+    return store_rows(RESULTS, new, KEY)
 
 
 def load_results() -> list[dict]:
-    if os.path.exists(RESULTS):
-        with open(RESULTS) as f:
-            return json.load(f)
-    return []
-
-
-def save_results(rows: list[dict]) -> None:
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS + ".tmp", "w") as f:
-        json.dump(rows, f, indent=1)
-    os.replace(RESULTS + ".tmp", RESULTS)
+    from _doc import load_rows
+    return load_rows(RESULTS)
 
 
 def _ms(vals: list[float], fmt: str) -> str:
