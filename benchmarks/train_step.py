@@ -223,8 +223,14 @@ def render(results: list[dict], peak, policy: dict, sampling: dict, load: tuple[
                      f"{active:.0f} ms/step vs PASSIVE {passive:.0f} ms/step ({passive / active:.2f}x the time "
                      "of ACTIVE). On an idle machine spinning is faster; with other jobs on the cores it was "
                      "3.6x slower (519 vs 145 ms/step, an earlier run at load ~9), because spinning workers "
-                     "starve each other. The `ganforge` command sets PASSIVE unless the variable is already set: "
-                     "the safe choice on a shared machine; set OMP_WAIT_POLICY=ACTIVE on a dedicated one.")
+                     "starve each other. The `ganforge` command therefore sets PASSIVE only when the 1-minute load "
+                     "average is at least the core count, and otherwise leaves OpenMP's default (spin "
+                     "briefly, then sleep); a policy set by the user wins. Separate processes per policy "
+                     "(`benchmarks/omp_policy.py`, idle machine, 28x28, ms/step, unset / ACTIVE / PASSIVE): "
+                     "textbook 26.6 / 29.0 / 38.4, ganforge 31.6 / 32.0 / 41.2. Measured that way, a "
+                     "fresh process per loop, ganforge was 0.84x the textbook loop's speed, not the "
+                     "interleaved 1.0x of the table: the gap between the two loops is within the spread "
+                     "between processes.")
     lines += ["- Threads: 1 vs 2 threads rows above.",
               "- channels_last (NHWC) for convolutional networks on CPU: kept (row 'without channels_last').",
               "- One D call on cat(real, fake) when D has no batch norm / minibatch-stddev: kept "

@@ -103,3 +103,19 @@ def test_sample_from_empty_run_and_bad_out(tmp_path):
     assert gf("train", "digits", "--steps", "2", "--out", str(run), *TINY).returncode == 0
     assert_one_line_error(gf("sample", str(run), "--out", str(tmp_path / "x.jpg")), ".png or .npz")
     assert_one_line_error(gf("sample", str(run), "--seeds", "a-b"), "--seeds")
+
+
+def test_omp_wait_policy_follows_the_load(monkeypatch):
+    from ganforge import cli
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (64.0, 0.0, 0.0))
+    cli._choose_omp_wait_policy()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"      # busy machine: workers sleep
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    cli._choose_omp_wait_policy()
+    assert "OMP_WAIT_POLICY" not in os.environ             # idle machine: OpenMP's own default
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (64.0, 0.0, 0.0))
+    cli._choose_omp_wait_policy()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"       # the user's choice wins

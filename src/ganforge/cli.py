@@ -361,11 +361,24 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": 
             "augment": cmd_augment}
 
 
+def _choose_omp_wait_policy() -> None:
+    """Before torch loads OpenMP. On a CPU already busy with other processes (1-minute load average
+    at least the core count), idle OpenMP workers must sleep (PASSIVE): spinning workers starve each
+    other, and a 2-thread DCGAN step measured 3.6x slower. On an idle machine the OpenMP default
+    (spin briefly, then sleep) was 1.3-1.9x faster than PASSIVE, so it is left alone. See
+    docs/benchmarks.md (train-step). An OMP_WAIT_POLICY set by the user wins."""
+    if "OMP_WAIT_POLICY" in os.environ:
+        return
+    try:
+        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:  # no load average on this platform
+        busy = False
+    if busy:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
 def main(argv: list[str] | None = None) -> int:
-    # Before torch loads OpenMP: idle OpenMP workers sleep instead of spinning. On a CPU shared with
-    # other processes spinning workers starve each other (a 2-thread DCGAN step measured 14x slower);
-    # see docs/benchmarks.md (train-step). An OMP_WAIT_POLICY set by the user wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _choose_omp_wait_policy()
     from .core.errors import GanforgeError
     a = build_parser().parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc to re-launch
