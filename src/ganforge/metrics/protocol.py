@@ -73,15 +73,19 @@ def _split_names(metrics, kind: str, info: dict) -> tuple[list[str] | None, bool
     return [n for n in names if n not in CLASSIFIER_SCORES and n != "label_modes"], scores, label
 
 
-def _label_ctx(info: dict, real: torch.Tensor, fake: torch.Tensor) -> dict[str, Any]:
-    """Classifier labels of both sides for label_modes: each channel labelled alone, combined base 10."""
+def _label_ctx(info: dict, real: torch.Tensor, fake: torch.Tensor,
+               real_classes: np.ndarray | None = None) -> dict[str, Any]:
+    """Classifier labels of both sides for label_modes: each channel labelled alone, combined base 10.
+    ``real_classes``: the real side's labels when already known (periodic evaluation labels them once)."""
     name = labeller_for(info)
     if name is None:
         raise ConfigError("label_modes needs a domain classifier; the shipped ones label 1x8x8 (digits) and "
                           f"1x28x28 or 3x28x28 (lenet-mnist) images, not {info.get('kind')} data of shape "
                           f"{tuple(info.get('shape', ()))}")
     lab = get_extractor(name)
-    return {"fake_labels": lab.classify_channels(fake).numpy(), "real_labels": lab.classify_channels(real).numpy(),
+    if real_classes is None:
+        real_classes = lab.classify_channels(real).numpy()
+    return {"fake_labels": lab.classify_channels(fake).numpy(), "real_labels": real_classes,
             "n_modes": lab.classes ** int(info["shape"][0]), "labeller": name}
 
 
@@ -89,7 +93,7 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metric
                     extractor: str = "auto", seed: int = 0, info: dict | None = None,
                     real_features: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None,
                     real_labels: torch.Tensor | None = None, train: torch.Tensor | None = None,
-                    heldout: torch.Tensor | None = None) -> dict[str, Any]:
+                    heldout: torch.Tensor | None = None, real_classes: np.ndarray | None = None) -> dict[str, Any]:
     """Metrics between real and generated data (both in the model's space) with the protocol record.
 
     Besides the registry's metrics (fd, fd_inf, kid, pr, dc, one_nn, toy_modes):
@@ -116,7 +120,7 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metric
         names = default_metrics(kind, ctx)
     labeller = None
     if want_labels:
-        lab_ctx = _label_ctx(info, real, fake)
+        lab_ctx = _label_ctx(info, real, fake, real_classes)
         labeller = lab_ctx.pop("labeller")
         ctx.update(lab_ctx)
         names.append("label_modes")
@@ -186,6 +190,9 @@ class PeriodicEval:
         idx = torch.randperm(len(dataset.x), generator=torch.Generator().manual_seed(self.seed))[:n_real]
         self.real = dataset.x[idx].cpu()
         self.real_features = featurize(self.extractor, self.real)[0]
+        self.real_classes = None   # classifier labels of self.real, taken once for label_modes
+        if _split_names(self.metrics, self.kind, info)[2] and labeller_for(info):
+            self.real_classes = get_extractor(labeller_for(info)).classify_channels(self.real).numpy()
         self.best_key = e.best or None
         self.best: float | None = None
 
@@ -203,7 +210,8 @@ class PeriodicEval:
         """(flat metrics for stats.jsonl, whether this is the best so far)."""
         fake = recipe.generate(recipe.latents_for(self.n, seed=self.seed)).cpu()
         res = evaluate_arrays(self.real, fake, kind=self.kind, metrics=self.metrics, extractor=self.extractor,
-                              seed=self.seed, info=self.info, real_features=self.real_features)
+                              seed=self.seed, info=self.info, real_features=self.real_features,
+                              real_classes=self.real_classes)
         flat = {k: float(v) for k, v in res["metrics"].items() if isinstance(v, (int, float))}
         key = self.best_key or next(iter(flat))
         if key not in flat:
