@@ -106,6 +106,7 @@ class OptimConfig:
     d_betas: tuple[float, float] = (0.5, 0.999)  # Adam betas for D
     n_critic: int = 1           # D steps per G step
     clip_grad: float = 0.0      # max gradient norm per phase; 0 = off
+    lr_decay: float = 0.0       # share of the final steps over which both rates fall linearly to 0; 0 = constant
 
 
 @dataclass
@@ -412,6 +413,8 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{key} must not be negative, got {get(cfg, key)}")
     if cfg.data.channels not in (0, 1, 3):
         raise ConfigError(f"data.channels must be 0 (infer), 1 or 3, got {cfg.data.channels}")
+    if not 0.0 <= cfg.optim.lr_decay <= 1.0:
+        raise ConfigError(f"optim.lr_decay must be in [0, 1], got {cfg.optim.lr_decay}")
     if not 0.0 <= cfg.train.ema_beta < 1.0:
         raise ConfigError(f"train.ema_beta must be in [0, 1), got {cfg.train.ema_beta}")
     for key in ("optim.g_betas", "optim.d_betas"):

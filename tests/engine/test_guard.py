@@ -121,3 +121,13 @@ def test_collapse_alarm_is_quiet_on_diverse_samples(tmp_path, tiny, capsys):
     ratios = [x["collapse_ratio"] for x in rows(t) if "collapse_ratio" in x]
     assert len(ratios) == 2 and all(0.7 < r < 1.3 for r in ratios)
     assert "collapse" not in capsys.readouterr().err
+
+
+def test_rollback_lowers_the_rate_a_schedule_starts_from(tmp_path, tiny):
+    t = make_trainer(tmp_path, tiny, extra=["train.ckpt_every=0", "optim.lr_decay=0.5"])
+    lr0 = {k: o.param_groups[0]["lr"] for k, o in t.opts.items()}
+    poison(t, "D", from_step=3)
+    t.fit()
+    for k, o in t.opts.items():
+        assert o.param_groups[0]["base_lr"] == pytest.approx(lr0[k] * 0.5)
+        assert o.param_groups[0]["lr"] == pytest.approx(lr0[k] * 0.5 * 1 / 10)   # the last step of 20: 1/10 left

@@ -122,3 +122,28 @@ def test_incompatible_checkpoint_is_refused(tmp_path, tiny):
     with pytest.raises(CheckpointError, match="does not match"):
         ganforge.load(res.run_dir)
     assert cfg_path.exists()
+
+
+def test_lr_decay_schedule_and_frozen_end(tmp_path, tiny):
+    from ganforge.api import resolve_config
+    from ganforge.data import load_dataset
+    from ganforge.engine import Trainer
+    cfg = resolve_config("ring8", steps=20, overrides=tiny + ["data.n_points=2000", "optim.lr_decay=0.25"])
+    t = Trainer(cfg, str(tmp_path / "run"), load_dataset(cfg.data, seed=0))
+    scales = []
+    for step in range(21):
+        t.step = step
+        scales.append(t.lr_scale())
+    assert scales[:15] == [1.0] * 15                       # constant until the last quarter
+    assert scales[15:] == pytest.approx([1.0, 0.8, 0.6, 0.4, 0.2, 0.0])
+    t.step = 0
+    base = {k: o.param_groups[0]["lr"] for k, o in t.opts.items()}
+    t.fit()
+    for k, o in t.opts.items():                            # the last step ran at 1/5 of the rate
+        assert o.param_groups[0]["lr"] == pytest.approx(base[k] * 0.2)
+
+
+def test_lr_decay_must_be_a_share():
+    from ganforge.api import resolve_config
+    with pytest.raises(ConfigError, match="optim.lr_decay"):
+        resolve_config("ring8", overrides=["optim.lr_decay=1.5"])

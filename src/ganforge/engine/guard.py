@@ -92,14 +92,14 @@ class NanGuard:
                 f"rollback(s) with learning rates x{self.factor ** self.rollbacks:g}; lower optim.d_lr/"
                 "optim.g_lr, add a regulariser (e.g. reg.r1) or raise train.nan_retries")
         self.rollbacks += 1
-        lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in t.opts.items()}
+        lrs = {name: [g.get("base_lr", g["lr"]) for g in opt.param_groups] for name, opt in t.opts.items()}
         tensors, meta = self._snap
         # clones: the optimizer adopts loaded tensors as its state and would update the snapshot in place
         t.load_state({k: v.clone() for k, v in tensors.items()}, json.loads(json.dumps(meta)), "memory")
         new_lrs = {}
         for name, opt in t.opts.items():
             for group, lr in zip(opt.param_groups, lrs[name]):
-                group["lr"] = lr * self.factor
+                group["lr"] = group["base_lr"] = lr * self.factor  # a schedule scales from base_lr
             new_lrs[name] = opt.param_groups[0]["lr"]
         if dist.is_main():  # under data parallelism every rank decides alike; rank 0 owns the files
             truncate_stats(t.run_dir, t.step)
