@@ -147,3 +147,19 @@ def test_lr_decay_must_be_a_share():
     from ganforge.api import resolve_config
     with pytest.raises(ConfigError, match="optim.lr_decay"):
         resolve_config("ring8", overrides=["optim.lr_decay=1.5"])
+
+
+def test_ema_pair_follows_buffers_and_adam_is_fused_on_cpu(tmp_path, tiny):
+    from ganforge.engine.ema import EmaPair
+    a = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    b = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    pair = EmaPair(a, b)
+    b(torch.randn(8, 3))                                   # moves b's running statistics
+    pair.update(0.5)
+    assert torch.equal(a[1].running_mean, b[1].running_mean) and int(a[1].num_batches_tracked) == 1
+    from ganforge.api import resolve_config
+    from ganforge.data import load_dataset
+    from ganforge.engine import Trainer
+    cfg = resolve_config("ring8", steps=2, overrides=tiny + ["data.n_points=2000"])
+    t = Trainer(cfg, str(tmp_path / "run"), load_dataset(cfg.data, seed=0))
+    assert all(o.defaults["fused"] for o in t.opts.values())
