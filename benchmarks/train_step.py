@@ -236,10 +236,12 @@ def render(results: list[dict], peak, policy: dict, sampling: dict, load: tuple[
               "- One D call on cat(real, fake) when D has no batch norm / minibatch-stddev: kept "
               "(row 'two D calls'); with spectral norm it also halves the power iterations per D step.",
               "- Fused Adam (`fused=True`, the engine's default on CPU and CUDA) vs multi-tensor foreach Adam: "
-              "row 'foreach Adam'. For these DCGANs the two were within a few percent (an earlier idle run: "
-              "fused 1.05x/1.14x vs foreach 1.04x/1.09x of the textbook); for the small MLPs of tabular and toy "
-              "runs fused steps are 2.6x faster (80 vs 210 us per optimizer step, 1 thread), the reason for "
-              "the default.",
+              "row 'foreach Adam'. Whole steps differ by less than the spread between runs (this run: foreach "
+              "ahead by 3-6%; the previous one: fused ahead by 1-5%). The optimizer step alone (A/B in one "
+              "process, best of 3 x 200 steps) is faster fused: mnist G 107 vs 252 us and D 62 vs 129 us at 2 "
+              "threads, 32x32 G 389 vs 717 us and D 307 vs 484 us; for the small MLPs of tabular and toy runs "
+              "80 vs 210 us (1 thread). That, and a 24% shorter wine fit (benchmarks/tabular_vs_ctgan.py), is "
+              "why fused is the default.",
               "- torch.compile (no speed-up on these sizes) and bf16 autocast (2.6-2.9x slower: no bf16 "
               "hardware) were measured earlier on this machine and not re-measured.",
               "- Already in the engine before: in-memory batches (one gather per step), statistics summed on "
