@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.metrics import label_modes, reverse_kl_uniform, toy_modes
+from ganforge.metrics import label_kl_split, label_modes, reverse_kl_uniform, toy_modes
 
 SIGMA = 0.01
 RING = np.stack([np.cos(np.arange(8) * 2 * np.pi / 8), np.sin(np.arange(8) * 2 * np.pi / 8)], 1)  # (8, 2)
@@ -53,6 +53,24 @@ def test_label_modes():
     skewed = label_modes(torch.tensor([7] * 90 + [3] * 10), 10)
     assert skewed["modes"] == 2
     assert skewed["reverse_kl"] == pytest.approx(0.9 * math.log(9) + 0.1 * math.log(1))
+
+
+def test_label_kl_split_adds_up_and_tells_skew_from_dependence():
+    rng = np.random.default_rng(0)
+    skewed = rng.choice(10, size=(20_000, 3), p=[0.19] + [0.09] * 9)   # every position favours 0
+    split = label_kl_split(skewed)
+    full = label_modes(skewed @ np.array([100, 10, 1]), 1000)["reverse_kl"]
+    assert split["reverse_kl"] == pytest.approx(full)
+    assert split["reverse_kl"] == pytest.approx(sum(split["position_kl"]) + split["multi_information"])
+    one = 0.19 * math.log(1.9) + 0.81 * math.log(0.9)                    # KL of one position
+    assert split["position_kl"] == pytest.approx([one] * 3, abs=0.004)
+    assert split["multi_information"] < 0.03                            # independent: only sampling noise
+    copied = np.repeat(rng.integers(0, 10, size=(20_000, 1)), 3, axis=1)  # uniform digits, all three equal
+    dep = label_kl_split(torch.from_numpy(copied))
+    assert dep["position_kl"] == pytest.approx([0.0] * 3, abs=0.002)
+    assert dep["multi_information"] == pytest.approx(2 * math.log(10), abs=0.01)
+    with pytest.raises(ValueError, match=r"\(N, k\) integer array in \[0, 10\)"):
+        label_kl_split(np.array([[0, 10]]))
 
 
 def test_reverse_kl_helper():
