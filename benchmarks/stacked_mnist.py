@@ -90,7 +90,10 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "longer GPU training: standard discriminator (Table 2) PacDCGAN2 1000 modes / KL 0.06; "
         "discriminator a quarter of G's size (Table 3) PacDCGAN4 667 / 1.81, unrolled-10 327 / 4.66. "
         "Goals here: 1000 modes with KL <= 0.06 (preset), >= 700 modes with KL <= 1.5 (weak D), at most "
-        "20 minutes per run.",
+        "20 minutes per run. Rows with different step counts come from different versions of the preset "
+        "(see the steps column): the weak-D rows ran when the preset trained 6,000 steps. "
+        "`benchmarks/stacked_mnist_diag.py` splits a run's KL into per-channel parts and the dependence "
+        "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
         f"Machine: {platform.machine()}, 2 CPU cores shared with other jobs while measured, so the times are "
