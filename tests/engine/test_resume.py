@@ -65,7 +65,12 @@ def test_extend_a_finished_run(tmp_path):
     run = tmp_path / "r"
     p = _run(ARGS[:2] + ["--steps", "14"] + ARGS[4:] + ["--out", str(run)])
     assert p.wait() == 0
+    # what a kill in the middle of a checkpoint write leaves: our temporary name and safetensors' own
+    leftovers = [run / "checkpoints" / n for n in ("ckpt-00000021.safetensors.tmp-999", ".tmpAb3xYz")]
+    for f in leftovers:
+        f.write_bytes(b"partial")
     p = _run(["train", "--resume", str(run), "--steps", "21", "--no-progress"])
     assert p.wait() == 0, p.stderr.read().decode()
+    assert not [f for f in leftovers if f.exists()]
     _, meta = ckpt.load(str(run))
     assert meta["step"] == 21 and meta["config"]["train"]["steps"] == 21

@@ -58,6 +58,12 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def is_leftover(name: str) -> bool:
+    """A temporary file that a killed write leaves behind: ours end in ``.tmp-<pid>[.ext]``, and the
+    safetensors writer (0.8) goes through a hidden ``.tmpXXXXXX`` file in the same folder."""
+    return ".tmp-" in name or name.startswith(".tmp")
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "wb") as f:

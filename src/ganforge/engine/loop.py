@@ -87,7 +87,7 @@ class Trainer:
         for folder in (self.ckpt_dir, self.sample_dir) if dist.is_main() else ():  # rank 0 alone writes
             os.makedirs(folder, exist_ok=True)
             for name in os.listdir(folder):  # leftovers of a write cut short by a kill
-                if ".tmp-" in name:
+                if ckpt.is_leftover(name):
                     os.remove(os.path.join(folder, name))
         self.grid_inputs = self.recipe.grid_inputs(t.n_grid, t.seed)
         if resume:
