@@ -140,9 +140,9 @@ def write_doc(results: list[dict]) -> None:
         "Rows: `baseline` = the preset's networks and optimiser with every toolbox option off (plain "
         "non-saturating loss, no normalisation); each other row adds one option to the baseline; `preset` "
         "is what `ganforge train ring8` / `grid25` runs. Preset and baseline rows use 10 seeds; the "
-        "single-option rows use fewer (see the seeds column) because the CPU was shared. Baseline and option "
-        "rows ran at the preset's step count of their time (grid25: 8,000 steps; the preset now runs 12,000, "
-        "which lifted its high-quality share from 91.6% to the figure in its row).",
+        "single-option rows use fewer (see the seeds column) because the CPU was shared. Every row runs the "
+        "preset's step count and EMA (see the steps column). grid25 at the earlier 8,000 steps gave the preset "
+        "91.6% high quality.",
         table(results, "ring8"), table(results, "grid25"),
         f"Presets: {presets}.",
         f"Machine: {platform.processor() or platform.machine()}, 2 CPU cores shared with other jobs while "
