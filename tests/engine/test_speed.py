@@ -8,7 +8,7 @@ import torch
 
 from ganforge.config import resolve
 from ganforge.engine.speed import use_channels_last
-from ganforge.nets import build_discriminator, build_generator
+from ganforge.nets import MinibatchStdDev, build_discriminator, build_generator
 from ganforge.recipes.dscore import mixes_batch, score_real_fake
 
 
@@ -52,14 +52,29 @@ def test_one_d_call_equals_two_when_d_mixes_no_examples():
     assert torch.allclose(r, D(real), atol=1e-5) and torch.allclose(f, D(fake), atol=1e-5)
 
 
-@pytest.mark.parametrize("kw", [{"model.d_norm": "batch"}, {"model.mbstd": 4}])
-def test_d_that_mixes_examples_is_called_twice(kw):
-    _, D = _dcgan(**kw)
+def test_d_with_batch_norm_is_called_twice():
+    _, D = _dcgan(**{"model.d_norm": "batch"})
     assert mixes_batch(D)
     calls = []
     D.register_forward_hook(lambda m, a, out: calls.append(a[0].shape[0]))
     score_real_fake(D, torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28), None, None)
     assert calls == [4, 4]  # real and fake never share batch statistics
+
+
+@pytest.mark.parametrize("preset,shape", [("mnist", (1, 28, 28)), ("grid25", (2,))])
+def test_minibatch_stddev_keeps_real_and_fake_apart_in_one_call(preset, shape):
+    torch.manual_seed(0)
+    D = build_discriminator(resolve(preset, {"model.mbstd": "4", "model.d_norm": "none"}).model, shape, 0)
+    assert not mixes_batch(D)
+    calls = []
+    D.register_forward_hook(lambda m, a, out: calls.append(a[0].shape[0]))
+    real, fake = torch.randn(8, *shape), 3 + 5 * torch.randn(6, *shape)  # very different spreads
+    r, f = score_real_fake(D, real, fake, None, None)
+    assert calls == [14]
+    assert torch.allclose(r, D(real), atol=1e-5) and torch.allclose(f, D(fake), atol=1e-5)
+    joined = D(torch.cat([real, fake]))  # what a call without the segments would give: different
+    assert not torch.allclose(joined[:8], r, atol=1e-5, rtol=0)
+    assert all(m.segments is None for m in D.modules() if isinstance(m, MinibatchStdDev))
 
 
 def test_conditional_labels_follow_their_examples():
