@@ -108,7 +108,7 @@ class MinibatchStdDev(nn.Module):
         g = max(d for d in range(1, min(self.group_size, n) + 1) if n % d == 0)
         grouped = x.reshape(g, n // g, *x.shape[1:])                      # (G, M, C, ...)
         # population variance written out: torch.var over the leading dim took 1.8 ms on CPU for a
-        # (4, 128, 128) tensor, the mean of squared deviations takes about 0.03 ms
+        # (4, 128, 128) tensor, the mean of squared deviations 0.04 ms (one thread)
         dev = grouped - grouped.mean(dim=0)
         std = ((dev * dev).mean(dim=0) + self.eps).sqrt()                # (M, C, ...)
         std = std.flatten(1).mean(dim=1)                                 # (M,)
