@@ -60,6 +60,18 @@ def test_hf_folder_round_trip(runs):
         assert torch.equal(a, b)
 
 
+def test_hf_export_over_a_killed_one_leaves_only_its_two_files(runs):
+    root, plain, _ = runs
+    out = root / "hf-again"
+    out.mkdir()
+    # what a kill in the middle of an earlier export leaves: ours and the safetensors writer's temp files
+    (out / "model.safetensors.tmp-4242").write_bytes(b"half")
+    (out / ".tmpAb12Cd").write_bytes(b"half")
+    export_hf(plain, str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert torch.equal(api.load(str(out)).sample(3, seed=1), api.load(plain).sample(3, seed=1))
+
+
 def test_export_errors_are_one_line(runs, tmp_path):
     root, plain, _ = runs
     with pytest.raises(ConfigError):

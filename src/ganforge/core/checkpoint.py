@@ -76,11 +76,16 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
 
 def save(path: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write tensors + JSON metadata atomically."""
-    body = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)}
+    save_tensors(path, tensors, header)
+
+
+def save_tensors(path: str, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """A safetensors file written to a temporary name, fsynced, then renamed over ``path``."""
+    body = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        save_file(body, tmp, metadata=header)
+        save_file(body, tmp, metadata=metadata)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from .. import __version__
-from ..core.checkpoint import atomic_write_bytes
+from ..core.checkpoint import atomic_write_bytes, is_leftover, save_tensors
 from ..core.errors import CheckpointError, ConfigError
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
@@ -37,10 +36,10 @@ def export_hf(run: str, out: str) -> str:
     name = g.recipe.sampler_net()
     net = g.recipe.nets[name]
     os.makedirs(out, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    tmp = os.path.join(out, f"{WEIGHTS}.tmp-{os.getpid()}")
-    save_file(tensors, tmp, metadata={"format": "pt"})
-    os.replace(tmp, os.path.join(out, WEIGHTS))
+    for entry in os.listdir(out):  # temporary files of an earlier export that was killed
+        if is_leftover(entry):
+            os.remove(os.path.join(out, entry))
+    save_tensors(os.path.join(out, WEIGHTS), net.state_dict(), {"format": "pt"})
     inputs = {"z": [None, g.recipe.z_dim]}
     if g.num_classes:
         inputs["y"] = [None]
