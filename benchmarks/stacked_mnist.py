@@ -62,7 +62,7 @@ def run_one(seed: int, overrides: list[str], steps: int | None) -> dict:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return {"seed": seed, "overrides": overrides, "steps": res.step, "seconds": round(seconds, 1),
-            "cpu_seconds": round(cpu, 1), **score}
+            "cpu_seconds": round(cpu, 1), "threads": torch.get_num_threads(), **score}
 
 
 def table(results: list[dict], floor: dict) -> str:
@@ -96,8 +96,9 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
-        f"Machine: {platform.machine()}, 2 CPU cores shared with other jobs while measured, so the times are "
-        "pessimistic. torch " + torch.__version__ + ".",
+        f"Machine: {platform.machine()}, 2 CPU cores; the 56,000-step preset rows ran one at a time on "
+        "both cores (2 torch threads), earlier rows on one thread each, two runs side by side. torch "
+        + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)
         + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
     ])

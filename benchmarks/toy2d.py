@@ -38,7 +38,7 @@ RESULTS = os.path.join(HERE, "results", "toy2d.json")
 # every option the rows toggle, switched off: the baseline on top of a preset
 BASELINE = {"loss.kind": "ns", "model.pack": "1", "model.mbstd": "0", "model.d_norm": "none",
             "model.g_sn": "false", "reg.gp": "0", "reg.r1": "0", "reg.r2": "0", "reg.label_smooth": "0",
-            "reg.inst_noise": "0", "optim.n_critic": "1"}
+            "reg.inst_noise": "0", "optim.n_critic": "1", "optim.lr_decay": "0"}
 ROWS: dict[str, tuple[str, dict[str, str]]] = {
     "baseline": ("plain non-saturating GAN", {}),
     "pack4": ("PacGAN, pack 4", {"model.pack": "4"}),

@@ -185,14 +185,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
                   "d_norm": "none", "mlp_layers": 3},
         "reg": {"r1": 0.1, "interval": 4},      # benchmarks/toy2d.py: lifted rKL from ~0.4 to ~0.005
-        "optim": {"g_lr": 1e-3, "d_lr": 1e-3},
+        # lr_decay: rates fall linearly to 0 over the last half (95.5% high quality over 10 seeds, 94.6% without)
+        "optim": {"g_lr": 1e-3, "d_lr": 1e-3, "lr_decay": 0.5},
         "train": {"steps": 12000, "batch": 256, "ema_beta": 0.998},   # 8,000 steps: 91.6% high quality
     },
     # 1,000-mode Stacked MNIST (Metz et al. 2017) in the PacGAN protocol; benchmarks/stacked_mnist.py
     "stacked-mnist": {
         "data": {"source": "stacked-mnist"},
         "model": {"z_dim": 64, "g_width": 32, "d_width": 32, "pack": 2},
-        "train": {"steps": 32000, "batch": 64},   # 6,000 steps: 969 modes, KL 0.53 (docs/stability.md)
+        # 56,000 steps fit 20 minutes on 2 cores (55 steps/s); 6,000 steps: 969 modes, KL 0.53 (docs/stability.md)
+        "train": {"steps": 56000, "batch": 64},
     },
     "folder": {
         "data": {"source": "folder", "size": 32, "resize": "resize"},
