@@ -96,7 +96,7 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
-        f"Machine: {platform.machine()}, 2 CPU cores; the 56,000-step preset rows ran one at a time on "
+        f"Machine: {platform.machine()}, 2 CPU cores; the 48,000-step preset rows ran one at a time on "
         "both cores (2 torch threads), earlier rows on one thread each, two runs side by side. torch "
         + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)

@@ -193,8 +193,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "stacked-mnist": {
         "data": {"source": "stacked-mnist"},
         "model": {"z_dim": 64, "g_width": 32, "d_width": 32, "pack": 2},
-        # 56,000 steps fit 20 minutes on 2 cores (55 steps/s); 6,000 steps: 969 modes, KL 0.53 (docs/stability.md)
-        "train": {"steps": 56000, "batch": 64},
+        # 48,000 steps fit 20 minutes on 2 cores (47-55 steps/s); 6,000 steps: 969 modes, KL 0.53 (docs/stability.md)
+        "train": {"steps": 48000, "batch": 64},
     },
     "folder": {
         "data": {"source": "folder", "size": 32, "resize": "resize"},
