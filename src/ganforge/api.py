@@ -24,7 +24,7 @@ from .core.runs import new_run_dir, prepare_out_dir
 from .data import load_dataset
 from .nets import param_count
 from .recipes import build_recipe
-from .engine import Trainer, load_run_config, resolve_device, write_run_files
+from .engine import Trainer, resolve_device, write_run_files
 from .engine.speed import use_channels_last
 
 _BUILTIN_SOURCES = ("digits", "ring8", "grid25")
