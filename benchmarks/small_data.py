@@ -5,7 +5,7 @@ Protocol (written to docs/benchmarks.md, section `small-data`):
 - Train the `digits` or `mnist` preset on a seeded 10% (``data.limit``) or all of its data, with
   (a) no augmentation, (b) DiffAugment ``color,translation,cutout`` on real and fake alike (Zhao et
   al. 2020), (c) ADA with the same policies (p moved by r_t = E[sign(D(real))] toward 0.6, Karras et
-  al. 2020). Everything else is the preset's default, the same steps for every arm.
+  al. 2020; `augment.ada_speed` 10,000 images). Everything else is the preset's default, the same steps for every arm.
 - Score: FD and KID in the domain classifier's features (``digits`` / ``lenet-mnist``) between
   samples of G_ema and the *whole* real set (not only the training subset: a generator that copies
   its 10% would otherwise look perfect), with the real-vs-real floor at the same N
@@ -54,6 +54,7 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
         res = ganforge.train(preset, out=os.path.join(out, "run"), seed=seed, steps=steps, progress=False,
                              overrides=overrides)
         seconds = time.perf_counter() - t0
+        ada = _ada_tail(os.path.join(res.run_dir, "stats.jsonl"))
         g = ganforge.load(res.run_dir)
         fake = g.sample(len(real.x) // 2, seed=10_000 + seed)
         ev = evaluate_arrays(real.x, fake, kind="image", metrics="fd,kid", seed=seed, info=g.data_info)
@@ -62,7 +63,16 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     m = ev["metrics"]
     return {"preset": preset, "frac": frac, "arm": arm, "seed": seed, "steps": res.step, "n_train": limit or len(real.x),
             "fd": m["fd"], "fd_floor": m["fd_floor"], "kid": m["kid"], "kid_floor": m["kid_floor"],
-            "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1)}
+            "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1), **ada}
+
+
+def _ada_tail(path: str) -> dict:
+    """Mean ADA p and r_t over the last quarter of the logged steps ({} when ADA was off)."""
+    rows = [json.loads(line) for line in open(path)]
+    rows = [r for r in rows if "ada_p" in r][-max(1, len(rows) // 4):]
+    if not rows:
+        return {}
+    return {k: round(statistics.mean(r[k] for r in rows), 3) for k in ("ada_p", "ada_r_t")}
 
 
 def load_results() -> list[dict]:
@@ -79,7 +89,7 @@ def table(rows: list[dict]) -> str:
     def ms(v):
         return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
     lines = ["| data | training examples | augmentation | seeds | steps | FD | FD floor | KID | "
-             "FD gain over none | s / run |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "FD gain over none | ADA p / r_t | s / run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for preset in ("digits", "mnist"):
         for frac in FRACTIONS:
             base = [r["fd"] for r in rows if (r["preset"], r["frac"], r["arm"]) == (preset, frac, "none")]
@@ -92,16 +102,23 @@ def table(rows: list[dict]) -> str:
                         else "-")
                 lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
                              f"{rs[0]['steps']} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
-                             f"{ms([r['kid'] for r in rs])} | {gain} | "
+                             f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "
                              f"{statistics.median(r['seconds'] for r in rs):.0f} |")
     return "\n".join(lines)
+
+
+def _ada_cell(rs: list[dict]) -> str:
+    if not all("ada_p" in r for r in rs):
+        return "-"
+    return (f"{statistics.mean(r['ada_p'] for r in rs):.2f} / "
+            f"{statistics.mean(r['ada_r_t'] for r in rs):.2f}")
 
 
 def write_doc(rows: list[dict], cmds: str) -> None:
     from _doc import write_section
     doc = __doc__.split("Protocol (written to docs/benchmarks.md, section `small-data`):\n")[1].split("\n\n")[0]
     body = (f"Protocol:\n{doc}\n\n{table(rows)}\n\nFD gain = 1 - FD(arm) / FD(none) at the same data size "
-            f"(positive: augmentation helped). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"(positive: augmentation helped). ADA p / r_t: their means over the last quarter of each run (ADA arm only). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
             f"torch {torch.__version__}, one thread per run; wall times include other jobs on the machine.\n\n"
             f"Commands: {cmds}")
     write_section("small-data", "Small data: augmentation at 10% and 100% of digits and MNIST", body)

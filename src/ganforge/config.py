@@ -68,7 +68,7 @@ class AugmentConfig:
     ada: bool = False           # adaptive augmentation probability (Karras et al. 2020)
     ada_target: float = 0.6     # target of the overfitting signal r_t = E[sign(D(real))]
     ada_interval: int = 4       # steps between p adjustments
-    ada_speed: int = 500        # images over which p can move by 1 (ADA's adjustment speed, scaled to small data)
+    ada_speed: int = 10_000     # images over which p can move from 0 to 1 (Karras et al. use 500k on far longer runs)
     p: float = 0.0              # fixed augmentation probability when ada is off (1 with a policy and no ada)
 
 
