@@ -48,7 +48,8 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     real = load_dataset(cfg.data, seed=seed)
     limit = int(round(frac * len(real.x))) if frac < 1 else 0
     out = tempfile.mkdtemp(prefix=f"small-{preset}-")
-    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0"]
+    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0",
+                                               "train.threads=1"]
     try:
         t0 = time.perf_counter()
         res = ganforge.train(preset, out=os.path.join(out, "run"), seed=seed, steps=steps, progress=False,
@@ -63,7 +64,7 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     m = ev["metrics"]
     return {"preset": preset, "frac": frac, "arm": arm, "seed": seed, "steps": res.step, "n_train": limit or len(real.x),
             "fd": m["fd"], "fd_floor": m["fd_floor"], "kid": m["kid"], "kid_floor": m["kid_floor"],
-            "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1), **ada}
+            "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1), "threads": 1, **ada}
 
 
 def _ada_tail(path: str) -> dict:
@@ -119,7 +120,7 @@ def write_doc(rows: list[dict], cmds: str) -> None:
     doc = __doc__.split("Protocol (written to docs/benchmarks.md, section `small-data`):\n")[1].split("\n\n")[0]
     body = (f"Protocol:\n{doc}\n\n{table(rows)}\n\nFD gain = 1 - FD(arm) / FD(none) at the same data size "
             f"(positive: augmentation helped). ADA p / r_t: their means over the last quarter of each run (ADA arm only). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-            f"torch {torch.__version__}, one thread per run; wall times include other jobs on the machine.\n\n"
+            f"torch {torch.__version__}, one torch thread per run (rows without a `threads` entry in the results file ran on torch's default of two); wall times include other jobs on the machine.\n\n"
             f"Commands: {cmds}")
     write_section("small-data", "Small data: augmentation at 10% and 100% of digits and MNIST", body)
 
