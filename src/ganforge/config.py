@@ -158,7 +158,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": {
         "data": {"source": "digits"},
         "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "mlp_layers": 3},
-        # lazy R1 on top of D's spectral norm: FD 11.9 against 21.5 without, 5 and 4 seeds (docs/stability.md)
+        # lazy R1 on top of D's spectral norm: FD 12.7 against 21.5 without, 5 and 4 seeds (docs/stability.md)
         "reg": {"r1": 1.0, "interval": 4},
         "train": {"steps": 4000, "batch": 64, "sample_every": 500, "ckpt_every": 500},
     },
