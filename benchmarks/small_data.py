@@ -5,7 +5,8 @@ Protocol (written to docs/benchmarks.md, section `small-data`):
 - Train the `digits` or `mnist` preset on a seeded 10% (``data.limit``) or all of its data, with
   (a) no augmentation, (b) DiffAugment ``color,translation,cutout`` on real and fake alike (Zhao et
   al. 2020), (c) ADA with the same policies (p moved by r_t = E[sign(D(real))] toward 0.6, Karras et
-  al. 2020; `augment.ada_speed` 10,000 images). Everything else is the preset's default, the same steps for every arm.
+  al. 2020; `augment.ada_speed` 10,000 images). Everything else is the preset's default, the same
+  steps for every arm.
 - Score: FD and KID in the domain classifier's features (``digits`` / ``lenet-mnist``) between
   samples of G_ema and the *whole* real set (not only the training subset: a generator that copies
   its 10% would otherwise look perfect), with the real-vs-real floor at the same N
@@ -48,8 +49,7 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     real = load_dataset(cfg.data, seed=seed)
     limit = int(round(frac * len(real.x))) if frac < 1 else 0
     out = tempfile.mkdtemp(prefix=f"small-{preset}-")
-    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0",
-                                               "train.threads=1"]
+    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0", "train.threads=1"]
     try:
         t0 = time.perf_counter()
         res = ganforge.train(preset, out=os.path.join(out, "run"), seed=seed, steps=steps, progress=False,
@@ -119,8 +119,10 @@ def write_doc(rows: list[dict], cmds: str) -> None:
     from _doc import write_section
     doc = __doc__.split("Protocol (written to docs/benchmarks.md, section `small-data`):\n")[1].split("\n\n")[0]
     body = (f"Protocol:\n{doc}\n\n{table(rows)}\n\nFD gain = 1 - FD(arm) / FD(none) at the same data size "
-            f"(positive: augmentation helped). ADA p / r_t: their means over the last quarter of each run (ADA arm only). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-            f"torch {torch.__version__}, one torch thread per run (rows without a `threads` entry in the results file ran on torch's default of two); wall times include other jobs on the machine.\n\n"
+            f"(positive: augmentation helped). ADA p / r_t: their means over the last quarter of each run "
+            f"(ADA arm only). Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+            f"one torch thread per run (rows without a `threads` entry in the results file ran on torch's "
+            f"default of two); wall times include other jobs on the machine.\n\n"
             f"Commands: {cmds}")
     write_section("small-data", "Small data: augmentation at 10% and 100% of digits and MNIST", body)
 
