@@ -37,7 +37,8 @@ def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
     rows = [r for r in load_rows(path) if tuple(r[k] for k in key) not in keys] + list(new)
     rows.sort(key=lambda r: tuple(str(r[k]) for k in key))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
+    tmp = f"{path}.{os.getpid()}.tmp"  # runs side by side must not share a temp file
+    with open(tmp, "w") as f:
         json.dump(rows, f, indent=1)
-    os.replace(path + ".tmp", path)
+    os.replace(tmp, path)
     return rows

@@ -11,8 +11,9 @@ Protocol (written to docs/benchmarks.md, section `small-data`):
   samples of G_ema and the *whole* real set (not only the training subset: a generator that copies
   its 10% would otherwise look perfect), with the real-vs-real floor at the same N
   (``ganforge.metrics.protocol.evaluate_arrays``). N = half the real set (898 digits, 5,000 MNIST).
-- Per-run results are kept in benchmarks/results/small_data.json (re-runs replace matching
-  entries), so arms and seeds can be added one at a time.
+- Per-run results are kept in benchmarks/results/small_data.json (re-runs replace entries with the
+  same data, size, steps, arm and seed), so arms, seeds and run lengths can be added one at a time;
+  each run length gets its own rows, and the FD gain compares arms at the same length.
 
     python benchmarks/small_data.py --preset digits --seeds 0,1,2
     GANFORGE_DATA=../shared/datasets python benchmarks/small_data.py --preset mnist --seeds 0,1 --steps 2000
@@ -83,7 +84,7 @@ def load_results() -> list[dict]:
 
 def save(new: dict) -> list[dict]:
     from _doc import store_rows
-    return store_rows(RESULTS, [new], ("preset", "frac", "arm", "seed"))
+    return store_rows(RESULTS, [new], ("preset", "frac", "steps", "arm", "seed"))
 
 
 def table(rows: list[dict]) -> str:
@@ -93,18 +94,22 @@ def table(rows: list[dict]) -> str:
              "FD gain over none | ADA p / r_t | s / run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for preset in ("digits", "mnist"):
         for frac in FRACTIONS:
-            base = [r["fd"] for r in rows if (r["preset"], r["frac"], r["arm"]) == (preset, frac, "none")]
-            for arm in ARMS:
-                rs = [r for r in rows if (r["preset"], r["frac"], r["arm"]) == (preset, frac, arm)]
-                if not rs:
-                    continue
-                fd = [r["fd"] for r in rs]
-                gain = (f"{100 * (1 - statistics.mean(fd) / statistics.mean(base)):+.0f}%" if base and arm != "none"
-                        else "-")
-                lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
-                             f"{rs[0]['steps']} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
-                             f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "
-                             f"{statistics.median(r['seconds'] for r in rs):.0f} |")
+            for steps in sorted({r["steps"] for r in rows if (r["preset"], r["frac"]) == (preset, frac)}):
+                def group(arm: str) -> list[dict]:
+                    want = (preset, frac, steps, arm)
+                    return [r for r in rows if (r["preset"], r["frac"], r["steps"], r["arm"]) == want]
+                base = [r["fd"] for r in group("none")]
+                for arm in ARMS:
+                    rs = group(arm)
+                    if not rs:
+                        continue
+                    fd = [r["fd"] for r in rs]
+                    gain = (f"{100 * (1 - statistics.mean(fd) / statistics.mean(base)):+.0f}%"
+                            if base and arm != "none" else "-")
+                    lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
+                                 f"{steps} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
+                                 f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "
+                                 f"{statistics.median(r['seconds'] for r in rs):.0f} |")
     return "\n".join(lines)
 
 
