@@ -66,14 +66,16 @@ def run_one(seed: int, overrides: list[str], steps: int | None) -> dict:
 
 
 def table(results: list[dict], floor: dict) -> str:
-    lines = ["| setting | seeds | steps | modes (of 1000) | KL | s / run (median wall) |", "|---|---|---|---|---|---|"]
+    lines = ["| setting | seeds | steps | modes (of 1000) | KL | s / run (median wall) | torch threads |",
+             "|---|---|---|---|---|---|---|"]
     for setting in sorted({r["setting"] for r in results}):
         rs = [r for r in results if r["setting"] == setting]
         sd = lambda v: f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else ""  # noqa: E731
         modes, kl = [r["modes"] for r in rs], [r["reverse_kl"] for r in rs]
         lines.append(f"| {setting} | {len(rs)} | {rs[0]['steps']} | {statistics.mean(modes):.1f}{sd(modes)} | "
-                     f"{statistics.mean(kl):.2f}{sd(kl)} | {statistics.median(r['seconds'] for r in rs):.0f} |")
-    lines.append(f"| real data (floor) | - | - | {floor['modes']} | {floor['reverse_kl']:.3f} | - |")
+                     f"{statistics.mean(kl):.2f}{sd(kl)} | {statistics.median(r['seconds'] for r in rs):.0f} | "
+                     f"{'/'.join(sorted({str(r.get('threads', 1)) for r in rs}))} |")
+    lines.append(f"| real data (floor) | - | - | {floor['modes']} | {floor['reverse_kl']:.3f} | - | - |")
     return "\n".join(lines)
 
 
@@ -91,14 +93,15 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "discriminator a quarter of G's size (Table 3) PacDCGAN4 667 / 1.81, unrolled-10 327 / 4.66. "
         "Goals here: 1000 modes with KL <= 0.06 (preset), >= 700 modes with KL <= 1.5 (weak D), at most "
         "20 minutes per run. Rows with different step counts come from different versions of the preset "
-        "(see the steps column): the weak-D rows ran when the preset trained 6,000 steps. "
+        "(see the steps column). "
         "`benchmarks/stacked_mnist_diag.py` splits a run's KL into per-channel parts and the dependence "
         "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
-        f"Machine: {platform.machine()}, 2 CPU cores; the 48,000-step preset rows ran one at a time on "
-        "both cores (2 torch threads), earlier rows on one thread each, two runs side by side. torch "
-        + torch.__version__ + ".",
+        f"Machine: {platform.machine()}, 2 CPU cores; rows on 2 torch threads ran one at a time, rows on one "
+        "thread two side by side; rows without a recorded thread count ran on one. Steps per second differ "
+        "between machines: the preset's 37.6 on an Intel Xeon against 47-55 on an AMD EPYC (docs/stability.md). "
+        "torch " + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)
         + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
     ])
@@ -137,14 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         new.append(r)
     floor = real_floor(0)
     print(table(new, floor))
-    if not a.no_write:
-        old = json.load(open(RESULTS)) if os.path.exists(RESULTS) else []
-        keys = {(r["setting"], r["seed"]) for r in new}
-        results = [r for r in old if (r["setting"], r["seed"]) not in keys] + new
-        os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-        with open(RESULTS, "w") as f:
-            json.dump(results, f, indent=1)
-        write_doc(results, floor)
+    if not a.no_write:  # runs side by side each merge their rows into the re-read file
+        from _doc import store_rows
+        write_doc(store_rows(RESULTS, new, ("setting", "seed")), floor)
     return 0
 
 
