@@ -131,3 +131,21 @@ def test_rollback_lowers_the_rate_a_schedule_starts_from(tmp_path, tiny):
     for k, o in t.opts.items():
         assert o.param_groups[0]["base_lr"] == pytest.approx(lr0[k] * 0.5)
         assert o.param_groups[0]["lr"] == pytest.approx(lr0[k] * 0.5 * 1 / 10)   # the last step of 20: 1/10 left
+
+
+def test_collapse_alarm_warns_on_a_fall_from_the_runs_best(tmp_path, tiny, capsys):
+    t = make_trainer(tmp_path, tiny, steps=15, extra=["train.collapse_every=5", "train.collapse_threshold=0.05"])
+    real = t.dataset.x[-64:]
+    # diverse at step 5, a quarter of the spread at 10 (above the absolute threshold), back at 15
+    scale = {5: 1.0, 10: 0.25, 15: 1.0}
+    t.recipe.generate = lambda inputs, net=None: real.mean(0) + scale[t.step] * (real - real.mean(0))
+    t.fit()
+    ratios = [x["collapse_ratio"] for x in rows(t) if "collapse_ratio" in x]
+    assert len(ratios) == 3 and ratios[1] == pytest.approx(ratios[0] / 4, rel=1e-3) and ratios[1] > 0.05
+    err = capsys.readouterr().err
+    assert "fell to" in err and "at step 10" in err and "step 15" not in err and "train.collapse_drop=0.5" in err
+    t2 = make_trainer(tmp_path / "off", tiny, steps=15, extra=["train.collapse_every=5", "train.collapse_threshold=0.05",
+                                                               "train.collapse_drop=0"])
+    t2.recipe.generate = lambda inputs, net=None: real.mean(0) + scale[t2.step] * (real - real.mean(0))
+    t2.fit()
+    assert "collapse" not in capsys.readouterr().err

@@ -137,3 +137,34 @@ def test_grad_norms_are_the_phases_own(tmp_path, tiny):
     t.recipe.after_step(0, acc)
     want = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in t.recipe.nets["D"].parameters()]))
     assert torch.allclose(acc["grad_norm_D"], want) and "grad_norm_G" not in acc
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_share_fakes_one_g_forward_and_the_same_g_gradient(tmp_path, tiny, share):
+    cfg = resolve_config("digits", steps=4, overrides=tiny + ["optim.n_critic=2", f"optim.share_fakes={share}"])
+    t = Trainer(cfg, str(tmp_path / "r"), load_dataset(cfg.data, seed=0))
+    G, D = t.recipe.nets["G"], t.recipe.nets["D"]
+    calls = []
+    G.register_forward_hook(lambda m, inp, out: calls.append(inp[0].detach().clone()))
+    d_phase, g_phase = [p for p in t.phases if p.name == "D"][0], [p for p in t.phases if p.name == "G"][0]
+    for step in range(4):
+        t.step = step
+        before = [None if p.grad is None else p.grad.clone() for p in G.parameters()]
+        t.run_phase(d_phase, t.batches.get(step), {})
+        # D's loss never reaches G: G's gradients are the ones its own last phase left
+        assert all((a is None and p.grad is None) or torch.equal(a, p.grad) for a, p in zip(before, G.parameters()))
+        if g_phase.due(step) and step < 3:
+            t.run_phase(g_phase, t.batches.get(step), {})
+    # the last G phase by hand, without the optimizer step, to compare its gradient
+    G.requires_grad_(True)
+    D.requires_grad_(False)
+    G.zero_grad(set_to_none=True)
+    g_phase.loss(t.batches.get(3), 3)[0].backward()
+    # D runs every step, G every 2nd: shared fakes save the G step's own forward
+    assert len(calls) == (4 if share else 6)
+    # the G phase's gradient is the one a fresh forward of the same latents gives
+    got = [p.grad.clone() for p in G.parameters()]
+    G.zero_grad(set_to_none=True)
+    D.eval()  # spectral norm: reuse the power iteration the phase's own D call just made
+    ganforge.losses.g_loss(cfg.loss.kind, D(t.recipe.options.d_input(G(calls[-1]), 3, None))).backward()
+    assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(got, G.parameters()))

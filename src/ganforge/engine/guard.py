@@ -16,7 +16,9 @@ Collapse alarm. Every ``train.collapse_every`` steps the mean pairwise distance 
 drawn from the fixed grid latents (raw model space) is divided by the same statistic of an
 equal-size real subset, drawn once with a private generator (the run's random streams are not
 touched). The ratio is logged as ``collapse_ratio``; below ``train.collapse_threshold`` a warning
-is printed. A healthy model sits near 1; a collapsed one near 0.
+is printed. A healthy model sits near 1; a collapsed one near 0. Image runs start far below 1 and
+climb, so a second test looks for a fall instead: a ratio below ``train.collapse_drop`` times the
+best ratio this process has seen also warns.
 """
 from __future__ import annotations
 
@@ -114,6 +116,7 @@ class CollapseAlarm:
     def __init__(self, trainer) -> None:
         c = trainer.cfg.train
         self.trainer, self.every, self.threshold = trainer, int(c.collapse_every), float(c.collapse_threshold)
+        self.drop, self.best = float(c.collapse_drop), 0.0
         self.reference = 0.0
         if self.every > 0:
             x = trainer.dataset.x
@@ -131,9 +134,14 @@ class CollapseAlarm:
         value = torch.tensor(ratio, device=t.device)
         acc["collapse_ratio"] = acc["collapse_ratio"] + value if "collapse_ratio" in acc else value
         acc["n_collapse_ratio"] = acc.get("n_collapse_ratio", 0) + 1
+        hint = "try reg.r1, model.pack or a lower optim.g_lr"
         if not ratio >= self.threshold:
             warn(f"possible mode collapse at step {step}: sample diversity is {ratio:.3f} of the data's "
-                 f"(train.collapse_threshold={self.threshold:g}); try reg.r1, model.pack or a lower optim.g_lr")
+                 f"(train.collapse_threshold={self.threshold:g}); {hint}")
+        elif ratio < self.drop * self.best:
+            warn(f"possible mode collapse at step {step}: sample diversity fell to {ratio:.3f} of the data's "
+                 f"from this run's best {self.best:.3f} (train.collapse_drop={self.drop:g}); {hint}")
+        self.best = max(self.best, ratio)
         return ratio
 
 

@@ -43,6 +43,7 @@ class GANRecipe(Recipe):
         G_ema.eval().requires_grad_(False)
         self.nets = {"G": G, "D": D, "G_ema": G_ema}
         self.options = GANOptions(cfg, data_info, device)
+        self._shared: tuple[torch.Tensor, torch.Tensor | None] | None = None  # optim.share_fakes
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
@@ -78,10 +79,25 @@ class GANRecipe(Recipe):
         with torch.no_grad():
             return self.nets["G"](z, y_fake), y_fake
 
+    def _fake_for_d(self, n: int, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's generated batch. With optim.share_fakes, on a step where G's phase also runs, G's
+        forward keeps its graph and the G phase reuses it: one G forward per step instead of two
+        (as in the PyTorch DCGAN example). G's parameters are switched on for that forward only;
+        D's loss sees the detached copy, so no gradient reaches G in this phase."""
+        if not (self.cfg.optim.share_fakes and (step + 1) % self.cfg.optim.n_critic == 0):
+            return self._fake(n)
+        z, y_fake = self._latents(n)
+        G = self.nets["G"]
+        G.requires_grad_(True)
+        fake = G(z, y_fake)
+        G.requires_grad_(False)
+        self._shared = (fake, y_fake)
+        return fake.detach(), y_fake
+
     def d_step(self, batch: Batch, step: int):
         D, o = self.nets["D"], self.options
         y_real = batch.y if self.num_classes else None
-        fake, y_fake = self._fake(batch.x.shape[0])
+        fake, y_fake = self._fake_for_d(batch.x.shape[0], step)
         real_in = o.d_input(batch.x, step, self.gen)       # (B/pack, pack*C, ...)
         fake_in = o.d_input(fake, step, self.gen)
         real_logits, fake_logits = score_real_fake(D, real_in, fake_in, y_real, y_fake)  # (B/pack,) each
@@ -114,8 +130,13 @@ class GANRecipe(Recipe):
 
     def g_step(self, batch: Batch, step: int):
         G, D = self.nets["G"], self.nets["D"]
-        z, y_fake = self._latents(batch.x.shape[0])
-        fake_in = self.options.d_input(G(z, y_fake), step, self.gen)
+        if self._shared is not None:
+            fake, y_fake = self._shared
+            self._shared = None
+        else:
+            z, y_fake = self._latents(batch.x.shape[0])
+            fake = G(z, y_fake)
+        fake_in = self.options.d_input(fake, step, self.gen)
         loss = g_loss(self.cfg.loss.kind, D(fake_in, y_fake))
         return loss, {"loss_G": loss.detach()}
 
