@@ -92,15 +92,16 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "longer GPU training: standard discriminator (Table 2) PacDCGAN2 1000 modes / KL 0.06; "
         "discriminator a quarter of G's size (Table 3) PacDCGAN4 667 / 1.81, unrolled-10 327 / 4.66. "
         "Goals here: 1000 modes with KL <= 0.06 (preset), >= 700 modes with KL <= 1.5 (weak D), at most "
-        "20 minutes per run. Rows with different step counts come from different versions of the preset "
-        "(see the steps column). "
+        "20 minutes per run on 2 cores. Rows named 'earlier' or with another step count come from earlier "
+        "versions of the preset, as their names say. "
         "`benchmarks/stacked_mnist_diag.py` splits a run's KL into per-channel parts and the dependence "
         "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
         f"Machine: {platform.machine()}, 2 CPU cores; rows on 2 torch threads ran one at a time, rows on one "
         "thread two side by side; rows without a recorded thread count ran on one. Steps per second differ "
-        "between machines: the preset's 37.6 on an Intel Xeon against 47-55 on an AMD EPYC (docs/stability.md). "
+        "between machines: on an Intel Xeon the preset ran a whole 2-thread run in 1,146 s (41.9 steps/s; "
+        "KL 0.169 on seed 0, a different trajectory from the 1-thread run), see docs/stability.md. "
         "torch " + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)
         + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",

@@ -98,6 +98,7 @@ OPTIONS = {
     "noise": ["reg.inst_noise=0.1", "reg.inst_noise_steps=4"],
     "diffaug": ["augment.policy=color,translation,cutout"],
     "ada": ["augment.policy=color,translation,cutout", "augment.ada=true", "augment.ada_interval=2"],
+    "share": ["optim.share_fakes=true", "optim.n_critic=2"],
 }
 KEYS = {"r1": "loss_D_r1", "r2": "loss_D_r2", "gp": "loss_D_gp", "ada": "ada_p"}
 
