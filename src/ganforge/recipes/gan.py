@@ -58,9 +58,12 @@ class GANRecipe(Recipe):
             Phase("D", "D", ("D",), self.d_step),
             Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
 
+    def g_trains(self, step: int) -> bool:
+        """Whether the G phase runs at ``step`` (its interval is optim.n_critic)."""
+        return (step + 1) % self.cfg.optim.n_critic == 0
+
     def after_step(self, step: int, stats: dict[str, torch.Tensor]) -> None:
-        g_ran = (step + 1) % self.cfg.optim.n_critic == 0
-        self.options.after_step(step, stats, self.nets, g_ran)
+        self.options.after_step(step, stats, self.nets, self.g_trains(step))
 
     def state_dict(self) -> dict:
         return self.options.state_dict()
@@ -84,7 +87,7 @@ class GANRecipe(Recipe):
         forward keeps its graph and the G phase reuses it: one G forward per step instead of two
         (as in the PyTorch DCGAN example). G's parameters are switched on for that forward only;
         D's loss sees the detached copy, so no gradient reaches G in this phase."""
-        if not (self.cfg.optim.share_fakes and (step + 1) % self.cfg.optim.n_critic == 0):
+        if not (self.cfg.optim.share_fakes and self.g_trains(step)):
             return self._fake(n)
         z, y_fake = self._latents(n)
         G = self.nets["G"]
