@@ -108,6 +108,9 @@ class OptimConfig:
     clip_grad: float = 0.0      # max gradient norm per phase; 0 = off
     lr_decay: float = 0.0       # share of the final steps over which both rates fall linearly to 0; 0 = constant
     share_fakes: bool = False   # G's phase reuses the samples D's phase just judged: one G forward per step, not two
+    topk: float = 1.0           # top-k G updates (Sinha et al. 2020): the least share of G's batch, the ones D scores
+                                # most real, that G's loss keeps once annealed; 1 = every sample
+    topk_gamma: float = 0.99    # the kept share starts at 1 and is multiplied by this per epoch, down to optim.topk
 
 
 @dataclass
@@ -424,6 +427,9 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"data.channels must be 0 (infer), 1 or 3, got {cfg.data.channels}")
     if not 0.0 <= cfg.optim.lr_decay <= 1.0:
         raise ConfigError(f"optim.lr_decay must be in [0, 1], got {cfg.optim.lr_decay}")
+    for key in ("optim.topk", "optim.topk_gamma"):
+        if not 0.0 < get(cfg, key) <= 1.0:
+            raise ConfigError(f"{key} must be in (0, 1], got {get(cfg, key)}")
     if not 0.0 <= cfg.train.collapse_drop < 1.0:
         raise ConfigError(f"train.collapse_drop must be in [0, 1), got {cfg.train.collapse_drop}")
     if not 0.0 <= cfg.train.ema_beta < 1.0:

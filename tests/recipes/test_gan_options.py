@@ -28,6 +28,7 @@ def recipe_for(preset, tiny, extra=()):
     ("ring8", ["augment.policy=color"], "images only"),
     ("digits", ["augment.ada=true"], "augment.policy"),
     ("digits", ["augment.policy=colour"], "unknown policy"),
+    ("ring8", ["optim.topk=0"], r"optim.topk must be in \(0, 1\]"),
 ])
 def test_config_errors(tiny, preset, extra, match):
     with pytest.raises(ConfigError, match=match):
@@ -99,6 +100,7 @@ OPTIONS = {
     "diffaug": ["augment.policy=color,translation,cutout"],
     "ada": ["augment.policy=color,translation,cutout", "augment.ada=true", "augment.ada_interval=2"],
     "share": ["optim.share_fakes=true", "optim.n_critic=2"],
+    "topk": ["optim.topk=0.5", "optim.topk_gamma=0.5"],
 }
 KEYS = {"r1": "loss_D_r1", "r2": "loss_D_r2", "gp": "loss_D_gp", "ada": "ada_p"}
 
@@ -169,3 +171,34 @@ def test_share_fakes_one_g_forward_and_the_same_g_gradient(tmp_path, tiny, share
     D.eval()  # spectral norm: reuse the power iteration the phase's own D call just made
     ganforge.losses.g_loss(cfg.loss.kind, D(t.recipe.options.d_input(G(calls[-1]), 3, None))).backward()
     assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(got, G.parameters()))
+
+
+def test_topk_share_anneals_per_epoch_down_to_its_floor(tiny):
+    r, ds = recipe_for("ring8", tiny, ["optim.topk=0.5", "optim.topk_gamma=0.5", "train.batch=100"])
+    epoch = len(ds.x) // 100                                        # 2,000 points, batch 100: 20 steps
+    shares = [r.options.topk_share(s) for s in (0, epoch, 2 * epoch, 10 * epoch)]
+    assert shares == [1.0, 0.5, 0.5, 0.5] and r.options.topk_share(epoch // 2) == pytest.approx(0.5 ** 0.5)
+    off, _ = recipe_for("ring8", tiny)
+    assert off.options.topk_share(10 ** 6) == 1.0
+
+
+@pytest.mark.parametrize("topk", [1.0, 0.25])
+def test_topk_g_gradient_comes_from_the_best_scored_samples_only(tiny, topk):
+    r, ds = recipe_for("ring8", tiny, [f"optim.topk={topk}", "optim.topk_gamma=0.01", "train.batch=16"])
+    G, D = r.nets["G"], r.nets["D"]
+    fakes = []
+    def keep(m, inp, out):
+        out.retain_grad()
+        fakes.append(out)
+    G.register_forward_hook(keep)
+    late = 10 ** 6                                                   # the share has reached its floor
+    loss, _ = r.g_step(Batch(x=ds.x[:16]), late)
+    loss.backward()
+    fake = fakes[-1]
+    touched = fake.grad.abs().sum(1) > 0                            # (16,) samples that moved G
+    with torch.no_grad():
+        scores = D(r.options.d_input(fake, late, None))              # (16,)
+    assert int(touched.sum()) == round(16 * topk)
+    # every kept sample is scored at least as real as every dropped one
+    if topk < 1:
+        assert scores[touched].min() >= scores[~touched].max()

@@ -1,7 +1,8 @@
 """The adversarial recipe for images and vectors, unconditional or class-conditional.
 
 D phase: D learns to score real examples above G's samples (plus the WGAN gradient penalty when
-reg.gp > 0). G phase (every n_critic-th step): G learns to raise D's score of its samples. D_reg
+reg.gp > 0). G phase (every n_critic-th step): G learns to raise D's score of its samples (with
+optim.topk < 1, of the share D already scores highest). D_reg
 phase (every reg.interval steps, when reg.r1 or reg.r2 > 0): the lazy R1/R2 penalties. G_ema, an
 exponential moving average of G, draws the samples users see. Augmentation, instance noise and
 packing of D's inputs live in gan_options.py.
@@ -140,7 +141,7 @@ class GANRecipe(Recipe):
             z, y_fake = self._latents(batch.x.shape[0])
             fake = G(z, y_fake)
         fake_in = self.options.d_input(fake, step, self.gen)
-        loss = g_loss(self.cfg.loss.kind, D(fake_in, y_fake))
+        loss = g_loss(self.cfg.loss.kind, self.options.g_scores(D(fake_in, y_fake), step))
         return loss, {"loss_G": loss.detach()}
 
     # -- sampling -------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ class GANOptions:
         self.ada = (ADAController(aug.ada_target, aug.ada_interval, aug.ada_speed, cfg.train.batch, aug.p, device)
                     if aug.ada else None)
         self.reg = reg
+        self.topk, self.topk_gamma = cfg.optim.topk, cfg.optim.topk_gamma
+        self.steps_per_epoch = max(int(data_info.get("n") or cfg.train.batch), 1) / cfg.train.batch
         self._params: dict[str, list[Tensor]] | None = None
 
     # -- what D sees ----------------------------------------------------------------------------
@@ -86,6 +88,22 @@ class GANOptions:
 
     def d_adv_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return smoothed_d_loss(self.cfg.loss.kind, real_logits, fake_logits, self.reg.label_smooth)
+
+    def topk_share(self, step: int) -> float:
+        """Top-k G updates (Sinha et al. 2020): the share of G's batch its loss keeps at ``step``,
+        gamma^epoch, never below optim.topk."""
+        if self.topk >= 1.0:
+            return 1.0
+        return max(self.topk, self.topk_gamma ** (step / self.steps_per_epoch))
+
+    def g_scores(self, fake_logits: Tensor, step: int) -> Tensor:
+        """D's scores of G's batch that G's loss sees: the highest-scored share (all by default),
+        so the samples D finds least real send G no gradient."""
+        share = self.topk_share(step)
+        if share >= 1.0:
+            return fake_logits
+        k = max(1, round(share * fake_logits.shape[0]))
+        return fake_logits.topk(k, sorted=False).values
 
     def observe_real(self, real_logits: Tensor, stats: dict[str, Tensor]) -> None:
         """Feed ADA's overfitting signal; logs this step's mean sign(D(real)) as ``ada_r_t``."""
