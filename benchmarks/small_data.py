@@ -1,16 +1,18 @@
-"""Does augmentation help more as data shrinks? digits and MNIST at 10% and 100%, with and without
-DiffAugment / ADA.
+"""Does augmentation help more as data shrinks? digits and MNIST at 10% and 100% (MNIST also at 1%),
+with and without DiffAugment / ADA.
 
 Protocol (written to docs/benchmarks.md, section `small-data`):
-- Train the `digits` or `mnist` preset on a seeded 10% (``data.limit``) or all of its data, with
+- Train the `digits` or `mnist` preset on a seeded 10% (MNIST also 1%; ``data.limit``) or all of its data, with
   (a) no augmentation, (b) DiffAugment ``color,translation,cutout`` on real and fake alike (Zhao et
   al. 2020), (c) ADA with the same policies (p moved by r_t = E[sign(D(real))] toward 0.6, Karras et
   al. 2020; `augment.ada_speed` 10,000 images). Everything else is the preset's default, the same
   steps for every arm.
 - Score: FD and KID in the domain classifier's features (``digits`` / ``lenet-mnist``) between
   samples of G_ema and the *whole* real set (not only the training subset: a generator that copies
-  its 10% would otherwise look perfect), with the real-vs-real floor at the same N
+  its subset would otherwise look perfect), with the real-vs-real floor at the same N
   (``ganforge.metrics.protocol.evaluate_arrays``). N = half the real set (898 digits, 5,000 MNIST).
+- Copy reference: the same FD for N images drawn with replacement from the training subset itself,
+  what a generator that reproduced its training images exactly would score.
 - Per-run results are kept in benchmarks/results/small_data.json (re-runs replace entries with the
   same data, size, steps, arm and seed), so arms, seeds and run lengths can be added one at a time;
   each run length gets its own rows, and the FD gain compares arms at the same length.
@@ -38,7 +40,6 @@ RESULTS = os.path.join(HERE, "results", "small_data.json")
 POLICY = "color,translation,cutout"
 ARMS = {"none": [], "diffaugment": [f"augment.policy={POLICY}"],
         "ada": [f"augment.policy={POLICY}", "augment.ada=true"]}
-FRACTIONS = (0.1, 1.0)
 
 
 def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) -> dict:
@@ -68,6 +69,34 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
             "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1), "threads": 1, **ada}
 
 
+def copy_fd(preset: str, frac: float, seed: int) -> float:
+    """FD against the whole real set of N images drawn (with replacement) from the training subset."""
+    import dataclasses
+    from ganforge.config import resolve
+    from ganforge.data import load_dataset
+    from ganforge.metrics.protocol import evaluate_arrays
+    cfg = resolve(preset)
+    real = load_dataset(cfg.data, seed=seed)
+    limit = int(round(frac * len(real.x))) if frac < 1 else 0
+    sub = load_dataset(dataclasses.replace(cfg.data, limit=limit), seed=seed).x      # (n_train, C, H, W)
+    idx = torch.randint(0, len(sub), (len(real.x) // 2,), generator=torch.Generator().manual_seed(seed))
+    ev = evaluate_arrays(real.x, sub[idx], kind="image", metrics="fd", seed=seed,
+                         info={"kind": "image", "shape": tuple(real.x.shape[1:])})
+    return float(ev["metrics"]["fd"])
+
+
+def with_copy_fd(rows: list[dict]) -> list[dict]:
+    """Fill ``fd_copy`` where a row lacks it (one computation per data, size and seed)."""
+    cache: dict[tuple, float] = {}
+    for r in rows:
+        if "fd_copy" not in r:
+            key = (r["preset"], r["frac"], r["seed"])
+            if key not in cache:
+                cache[key] = round(copy_fd(*key), 3)
+            r["fd_copy"] = cache[key]
+    return rows
+
+
 def _ada_tail(path: str) -> dict:
     """Mean ADA p and r_t over the last quarter of the logged steps ({} when ADA was off)."""
     rows = [json.loads(line) for line in open(path)]
@@ -90,10 +119,10 @@ def save(new: dict) -> list[dict]:
 def table(rows: list[dict]) -> str:
     def ms(v):
         return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
-    lines = ["| data | training examples | augmentation | seeds | steps | FD | FD floor | KID | "
-             "FD gain over none | ADA p / r_t | s / run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| data | training examples | augmentation | seeds | steps | FD | FD floor | FD of the subset copied | KID | "
+             "FD gain over none | ADA p / r_t | s / run |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for preset in ("digits", "mnist"):
-        for frac in FRACTIONS:
+        for frac in sorted({r["frac"] for r in rows if r["preset"] == preset}):
             for steps in sorted({r["steps"] for r in rows if (r["preset"], r["frac"]) == (preset, frac)}):
                 def group(arm: str) -> list[dict]:
                     want = (preset, frac, steps, arm)
@@ -108,9 +137,14 @@ def table(rows: list[dict]) -> str:
                             if base and arm != "none" else "-")
                     lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
                                  f"{steps} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
+                                 f"{_mean_cell(rs, 'fd_copy')} | "
                                  f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "
                                  f"{statistics.median(r['seconds'] for r in rs):.0f} |")
     return "\n".join(lines)
+
+
+def _mean_cell(rs: list[dict], key: str) -> str:
+    return f"{statistics.mean(r[key] for r in rs):.2f}" if all(key in r for r in rs) else "-"
 
 
 def _ada_cell(rs: list[dict]) -> str:
@@ -129,7 +163,7 @@ def write_doc(rows: list[dict], cmds: str) -> None:
             f"one torch thread per run (rows without a `threads` entry in the results file ran on torch's "
             f"default of two); wall times include other jobs on the machine.\n\n"
             f"Commands: {cmds}")
-    write_section("small-data", "Small data: augmentation at 10% and 100% of digits and MNIST", body)
+    write_section("small-data", "Small data: augmentation on 1% to 100% of digits and MNIST", body)
 
 
 def main() -> None:
@@ -140,12 +174,18 @@ def main() -> None:
     ap.add_argument("--fracs", default="0.1,1.0")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's train.steps")
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--doc-only", action="store_true", help="rewrite the doc section from the stored results")
     a = ap.parse_args()
     rows = load_results()
+    if a.doc_only:
+        from _doc import store_rows
+        rows = store_rows(RESULTS, with_copy_fd(rows), ("preset", "frac", "steps", "arm", "seed"))
+        write_doc(rows, "; ".join(_previous_cmds()))
+        return
     for frac in (float(f) for f in a.fracs.split(",")):
         for seed in (int(s) for s in a.seeds.split(",")):
             for arm in a.arms.split(","):
-                r = run_one(a.preset, frac, arm, seed, a.steps)
+                r = with_copy_fd([run_one(a.preset, frac, arm, seed, a.steps)])[0]
                 print(json.dumps(r), flush=True)
                 rows = save(r)
     print(table(rows))
