@@ -111,9 +111,9 @@ def load_results() -> list[dict]:
     return load_rows(RESULTS)
 
 
-def save(new: dict) -> list[dict]:
+def save(new: list[dict]) -> list[dict]:
     from _doc import store_rows
-    return store_rows(RESULTS, [new], ("preset", "frac", "steps", "arm", "seed"))
+    return store_rows(RESULTS, new, ("preset", "frac", "steps", "arm", "seed"))
 
 
 def table(rows: list[dict]) -> str:
@@ -178,8 +178,7 @@ def main() -> None:
     a = ap.parse_args()
     rows = load_results()
     if a.doc_only:
-        from _doc import store_rows
-        rows = store_rows(RESULTS, with_copy_fd(rows), ("preset", "frac", "steps", "arm", "seed"))
+        rows = save(with_copy_fd(rows))
         write_doc(rows, "; ".join(_previous_cmds()))
         return
     for frac in (float(f) for f in a.fracs.split(",")):
@@ -187,7 +186,7 @@ def main() -> None:
             for arm in a.arms.split(","):
                 r = with_copy_fd([run_one(a.preset, frac, arm, seed, a.steps)])[0]
                 print(json.dumps(r), flush=True)
-                rows = save(r)
+                rows = save([r])
     print(table(rows))
     if not a.no_doc:
         cmd = "`python benchmarks/small_data.py " + " ".join(sys.argv[1:]) + "`"
