@@ -71,9 +71,10 @@ def table(results: list[dict], floor: dict) -> str:
     for setting in sorted({r["setting"] for r in results}):
         rs = [r for r in results if r["setting"] == setting]
         sd = lambda v: f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else ""  # noqa: E731
+        sd3 = lambda v: f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""  # noqa: E731
         modes, kl = [r["modes"] for r in rs], [r["reverse_kl"] for r in rs]
         lines.append(f"| {setting} | {len(rs)} | {rs[0]['steps']} | {statistics.mean(modes):.1f}{sd(modes)} | "
-                     f"{statistics.mean(kl):.2f}{sd(kl)} | {statistics.median(r['seconds'] for r in rs):.0f} | "
+                     f"{statistics.mean(kl):.3f}{sd3(kl)} | {statistics.median(r['seconds'] for r in rs):.0f} | "
                      f"{'/'.join(sorted({str(r.get('threads', 1)) for r in rs}))} |")
     lines.append(f"| real data (floor) | - | - | {floor['modes']} | {floor['reverse_kl']:.3f} | - | - |")
     return "\n".join(lines)
@@ -93,15 +94,17 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "discriminator a quarter of G's size (Table 3) PacDCGAN4 667 / 1.81, unrolled-10 327 / 4.66. "
         "Goals here: 1000 modes with KL <= 0.06 (preset), >= 700 modes with KL <= 1.5 (weak D), at most "
         "20 minutes per run on 2 cores. Rows named 'earlier' or with another step count come from earlier "
-        "versions of the preset, as their names say. "
+        "versions of the preset, as their names say; a preset row whose command sets `optim.topk=0.5` ran before "
+        "that setting became the preset's, with the same configuration. "
         "`benchmarks/stacked_mnist_diag.py` splits a run's KL into per-channel parts and the dependence "
         "between channels (docs/stability.md).",
         table(results, floor),
         "Preset `stacked-mnist`: " + json.dumps(PRESETS["stacked-mnist"]) + ".",
         f"Machine: {platform.machine()}, 2 CPU cores; rows on 2 torch threads ran one at a time, rows on one "
         "thread two side by side; rows without a recorded thread count ran on one. Steps per second differ "
-        "between machines: on an Intel Xeon the preset ran a whole 2-thread run in 1,146 s (41.9 steps/s; "
-        "KL 0.169 on seed 0, a different trajectory from the 1-thread run), see docs/stability.md. "
+        "between machines: on an Intel Xeon the preset before top-k ran a whole 2-thread run in 1,146 s "
+        "(41.9 steps/s; KL 0.169 on seed 0, a different trajectory from the 1-thread run), see "
+        "docs/stability.md. "
         "torch " + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)
         + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
