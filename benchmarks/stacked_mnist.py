@@ -70,11 +70,10 @@ def table(results: list[dict], floor: dict) -> str:
              "|---|---|---|---|---|---|---|"]
     for setting in sorted({r["setting"] for r in results}):
         rs = [r for r in results if r["setting"] == setting]
-        sd = lambda v: f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else ""  # noqa: E731
-        sd3 = lambda v: f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""  # noqa: E731
+        sd = lambda v, d=2: f" ± {statistics.stdev(v):.{d}f}" if len(v) > 1 else ""  # noqa: E731
         modes, kl = [r["modes"] for r in rs], [r["reverse_kl"] for r in rs]
         lines.append(f"| {setting} | {len(rs)} | {rs[0]['steps']} | {statistics.mean(modes):.1f}{sd(modes)} | "
-                     f"{statistics.mean(kl):.3f}{sd3(kl)} | {statistics.median(r['seconds'] for r in rs):.0f} | "
+                     f"{statistics.mean(kl):.3f}{sd(kl, 3)} | {statistics.median(r['seconds'] for r in rs):.0f} | "
                      f"{'/'.join(sorted({str(r.get('threads', 1)) for r in rs}))} |")
     lines.append(f"| real data (floor) | - | - | {floor['modes']} | {floor['reverse_kl']:.3f} | - | - |")
     return "\n".join(lines)
