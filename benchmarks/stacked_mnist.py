@@ -92,9 +92,9 @@ def write_doc(results: list[dict], floor: dict) -> None:
         "longer GPU training: standard discriminator (Table 2) PacDCGAN2 1000 modes / KL 0.06; "
         "discriminator a quarter of G's size (Table 3) PacDCGAN4 667 / 1.81, unrolled-10 327 / 4.66. "
         "Goals here: 1000 modes with KL <= 0.06 (preset), >= 700 modes with KL <= 1.5 (weak D), at most "
-        "20 minutes per run on 2 cores. Rows named 'earlier' or with another step count come from earlier "
-        "versions of the preset, as their names say; a preset row whose command sets `optim.topk=0.5` ran before "
-        "that setting became the preset's, with the same configuration. "
+        "20 minutes per run on 2 cores. Rows named 'earlier', 'before', 'at G width 32' or with another step "
+        "count come from earlier versions of the preset, as their names say; a row whose command sets "
+        "`optim.topk=0.5` ran before that setting became the preset's, with the same configuration. "
         "`benchmarks/stacked_mnist_diag.py` splits a run's KL into per-channel parts and the dependence "
         "between channels (docs/stability.md).",
         table(results, floor),
@@ -102,8 +102,9 @@ def write_doc(results: list[dict], floor: dict) -> None:
         f"Machine: {platform.machine()}, 2 CPU cores; rows on 2 torch threads ran one at a time, rows on one "
         "thread two side by side; rows without a recorded thread count ran on one. Steps per second differ "
         "between machines: on an Intel Xeon the preset before top-k ran a whole 2-thread run in 1,146 s "
-        "(41.9 steps/s; KL 0.169 on seed 0, a different trajectory from the 1-thread run), see "
-        "docs/stability.md. "
+        "(41.9 steps/s; KL 0.169 on seed 0, a different trajectory from the 1-thread run); on two threads, "
+        "nothing else running, 2,000-step probes of the preset gave 49.4 steps/s at G width 48 (48,000 steps "
+        "in 16.2 minutes) and 65.6 at width 32, see docs/stability.md. "
         "torch " + torch.__version__ + ".",
         "Commands: " + "; ".join(f"`{c}`" for c in cmds)
         + " (per-seed results: `benchmarks/results/stacked_mnist.json`).",
