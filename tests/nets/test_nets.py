@@ -43,6 +43,35 @@ def test_dcgan_shapes_every_size(size, channels):
     assert out.shape == (2,) and torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("convs", [1, 2])
+def test_g_convs_deepen_g_without_changing_its_shape(convs):
+    shape = (3, 28, 28)                               # base grid 7, one up-sampling: two hidden blocks
+    torch.manual_seed(0)
+    plain = build_generator(tiny(), shape)
+    torch.manual_seed(0)
+    deep = build_generator(tiny(g_convs=convs), shape)
+    extra = [m for m in deep.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.kernel_size, c.stride) for c in extra] == \
+        [(8, (3, 3), (1, 1))] * convs + [(4, (3, 3), (1, 1))] * convs
+    bns = [m for m in deep.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == 2 + 2 * convs                  # each extra convolution has its norm
+    assert param_count(deep) == param_count(plain) + convs * (8 * 8 * 9 + 2 * 8 + 4 * 4 * 9 + 2 * 4)
+    z = torch.randn(5, 8)
+    x = deep(z)
+    assert x.shape == (5, *shape) and x.abs().max() <= 1.0
+    x.sum().backward()
+    assert all(c.weight.grad is not None and c.weight.grad.abs().sum() > 0 for c in extra)
+    # the plain G's weights load into the deep one's shared layers: the extras are the only new keys
+    new = set(deep.state_dict()) - set(plain.state_dict())
+    assert new and all(k.startswith("extra") for k in new) and set(plain.state_dict()) <= set(deep.state_dict())
+
+
+def test_g_convs_negative_is_a_config_error():
+    from ganforge.config import resolve
+    with pytest.raises(ConfigError, match="g_convs"):
+        resolve("mnist", overrides={"model.g_convs": -1})
+
+
 def test_base_grid_plan():
     assert plan(8) == (4, 1)
     assert plan(28) == (7, 2)

@@ -56,7 +56,8 @@ def build_generator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int =
         raise ConfigError("model.cond_g=cbn puts the labels into G's batch norms, but model.g_norm=none; "
                           "set model.g_norm=batch or model.cond_g=embed")
     if arch == "dcgan":
-        g: nn.Module = DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g)
+        g: nn.Module = DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g,
+                                      int(getattr(cfg, "g_convs", 0)))
     else:
         g = MLPGenerator(shape, cfg.z_dim, cfg.g_width, cfg.mlp_layers, cfg.g_norm, k, cfg.cond_g)
     return _spectral_norm_all(g) if getattr(cfg, "g_sn", False) else g

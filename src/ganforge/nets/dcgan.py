@@ -54,10 +54,14 @@ def _widths(base: int, n: int) -> list[int]:
 
 
 class DCGANGenerator(nn.Module):
-    """z (N, z_dim) [+ labels] -> images (N, C, H, W) in [-1, 1]."""
+    """z (N, z_dim) [+ labels] -> images (N, C, H, W) in [-1, 1].
+
+    ``convs`` > 0 deepens G without changing its shape: that many 3x3 stride-1 convolutions, each
+    with G's norm and a ReLU, follow every hidden block (the base grid and each up-sampling).
+    """
 
     def __init__(self, shape: tuple[int, ...], z_dim: int, width: int, norm: str,
-                 num_classes: int = 0, cond: str = "embed") -> None:
+                 num_classes: int = 0, cond: str = "embed", convs: int = 0) -> None:
         super().__init__()
         s0, k = check_image_shape(shape)
         self.shape, self.z_dim, self.num_classes, self.s0 = tuple(shape), z_dim, num_classes, s0
@@ -74,6 +78,11 @@ class DCGANGenerator(nn.Module):
             for j in range(k - 1))
         self.to_img = dcgan_init_(nn.ConvTranspose2d(widths[-1], shape[0], 4, 2, 1))
         self.act = nn.ReLU(inplace=True)
+        # extra[j]: the 3x3 convolutions after hidden block j, with their norms
+        self.extra = nn.ModuleList(nn.ModuleList(
+            dcgan_init_(nn.Conv2d(c, c, 3, 1, 1, bias=bias)) for _ in range(convs)) for c in widths)
+        self.extra_norms = nn.ModuleList(nn.ModuleList(
+            GNorm(norm_kind, c, num_classes) for _ in range(convs)) for c in widths)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if z.dim() != 2 or z.shape[1] != self.z_dim:
@@ -82,10 +91,16 @@ class DCGANGenerator(nn.Module):
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], dim=1)                     # (N, 2 * z_dim)
         h = self.fc(z).view(z.shape[0], -1, self.s0, self.s0)          # (N, C0, s0, s0)
-        h = self.act(self.norms[0](h, y))
-        for up, norm in zip(self.ups, self.norms[1:]):
-            h = self.act(norm(up(h), y))                                # resolution doubles
+        h = self._extra(0, self.act(self.norms[0](h, y)), y)
+        for j, (up, norm) in enumerate(zip(self.ups, self.norms[1:]), start=1):
+            h = self._extra(j, self.act(norm(up(h), y)), y)              # resolution doubles
         return self.to_img(h).tanh()                                    # (N, C, H, W)
+
+
+    def _extra(self, j: int, h: Tensor, y: Tensor | None) -> Tensor:
+        for conv, norm in zip(self.extra[j], self.extra_norms[j]):
+            h = self.act(norm(conv(h), y))                              # same size and width
+        return h
 
 
 class DCGANDiscriminator(nn.Module):
