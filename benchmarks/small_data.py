@@ -2,7 +2,8 @@
 with and without DiffAugment / ADA.
 
 Protocol (written to docs/benchmarks.md, section `small-data`):
-- Train the `digits` or `mnist` preset on a seeded 10% (MNIST also 1%; ``data.limit``) or all of its data, with
+- Train the `digits` or `mnist` preset on a seeded 10% (MNIST also 1%; ``data.limit``) or all of
+  its data (setting ``preset``; ``--set`` overrides for every arm are named in the setting column), with
   (a) no augmentation, (b) DiffAugment ``color,translation,cutout`` on real and fake alike (Zhao et
   al. 2020), (c) ADA with the same policies (p moved by r_t = E[sign(D(real))] toward 0.6, Karras et
   al. 2020; `augment.ada_speed` 10,000 images). Everything else is the preset's default, the same
@@ -42,7 +43,7 @@ ARMS = {"none": [], "diffaugment": [f"augment.policy={POLICY}"],
         "ada": [f"augment.policy={POLICY}", "augment.ada=true"]}
 
 
-def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) -> dict:
+def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None, extra: list[str] = ()) -> dict:
     import ganforge
     from ganforge.config import resolve
     from ganforge.data import load_dataset
@@ -51,7 +52,8 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     real = load_dataset(cfg.data, seed=seed)
     limit = int(round(frac * len(real.x))) if frac < 1 else 0
     out = tempfile.mkdtemp(prefix=f"small-{preset}-")
-    overrides = ARMS[arm] + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0", "train.threads=1"]
+    overrides = (ARMS[arm] + list(extra)
+                 + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0", "train.threads=1"])
     try:
         t0 = time.perf_counter()
         res = ganforge.train(preset, out=os.path.join(out, "run"), seed=seed, steps=steps, progress=False,
@@ -64,7 +66,8 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None) ->
     finally:
         shutil.rmtree(out, ignore_errors=True)
     m = ev["metrics"]
-    return {"preset": preset, "frac": frac, "arm": arm, "seed": seed, "steps": res.step, "n_train": limit or len(real.x),
+    return {"preset": preset, "setting": setting_name(extra), "frac": frac, "arm": arm, "seed": seed, "steps": res.step,
+            "n_train": limit or len(real.x),
             "fd": m["fd"], "fd_floor": m["fd_floor"], "kid": m["kid"], "kid_floor": m["kid_floor"],
             "extractor": ev["protocol"]["extractor"], "seconds": round(seconds, 1), "threads": 1, **ada}
 
@@ -106,27 +109,33 @@ def _ada_tail(path: str) -> dict:
     return {k: round(statistics.mean(r[k] for r in rows), 3) for k in ("ada_p", "ada_r_t")}
 
 
+def setting_name(extra: list[str]) -> str:
+    """How the table names a run's networks and training: the preset, plus any ``--set`` overrides."""
+    return "preset" + "".join(f" + {e}" for e in extra)
+
+
 def load_results() -> list[dict]:
     from _doc import load_rows
-    return load_rows(RESULTS)
+    return [{"setting": "preset", **r} for r in load_rows(RESULTS)]
 
 
 def save(new: list[dict]) -> list[dict]:
     from _doc import store_rows
-    return store_rows(RESULTS, new, ("preset", "frac", "steps", "arm", "seed"))
+    return store_rows(RESULTS, new, ("preset", "setting", "frac", "steps", "arm", "seed"))
 
 
 def table(rows: list[dict]) -> str:
     def ms(v):
         return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
-    lines = ["| data | training examples | augmentation | seeds | steps | FD | FD floor | FD of the subset copied | KID | "
-             "FD gain over none | ADA p / r_t | s / run |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for preset in ("digits", "mnist"):
-        for frac in sorted({r["frac"] for r in rows if r["preset"] == preset}):
-            for steps in sorted({r["steps"] for r in rows if (r["preset"], r["frac"]) == (preset, frac)}):
+    lines = ["| data | setting | training examples | augmentation | seeds | steps | FD | FD floor | "
+             "FD of the subset copied | KID | FD gain over none | ADA p / r_t | s / run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for preset, setting in sorted({(r["preset"], r["setting"]) for r in rows}, key=lambda k: (k[0], k[1] != "preset", k[1])):
+        mine = [r for r in rows if (r["preset"], r["setting"]) == (preset, setting)]
+        for frac in sorted({r["frac"] for r in mine}):
+            for steps in sorted({r["steps"] for r in mine if r["frac"] == frac}):
                 def group(arm: str) -> list[dict]:
-                    want = (preset, frac, steps, arm)
-                    return [r for r in rows if (r["preset"], r["frac"], r["steps"], r["arm"]) == want]
+                    return [r for r in mine if (r["frac"], r["steps"], r["arm"]) == (frac, steps, arm)]
                 base = [r["fd"] for r in group("none")]
                 for arm in ARMS:
                     rs = group(arm)
@@ -135,7 +144,7 @@ def table(rows: list[dict]) -> str:
                     fd = [r["fd"] for r in rs]
                     gain = (f"{100 * (1 - statistics.mean(fd) / statistics.mean(base)):+.0f}%"
                             if base and arm != "none" else "-")
-                    lines.append(f"| {preset} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
+                    lines.append(f"| {preset} | {setting} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
                                  f"{steps} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
                                  f"{_mean_cell(rs, 'fd_copy')} | "
                                  f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "
@@ -173,6 +182,8 @@ def main() -> None:
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--fracs", default="0.1,1.0")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's train.steps")
+    ap.add_argument("--set", dest="extra", action="append", default=[],
+                    help="extra key=value override for every arm (the table names it in the setting column)")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--doc-only", action="store_true", help="rewrite the doc section from the stored results")
     a = ap.parse_args()
@@ -184,7 +195,7 @@ def main() -> None:
     for frac in (float(f) for f in a.fracs.split(",")):
         for seed in (int(s) for s in a.seeds.split(",")):
             for arm in a.arms.split(","):
-                r = with_copy_fd([run_one(a.preset, frac, arm, seed, a.steps)])[0]
+                r = with_copy_fd([run_one(a.preset, frac, arm, seed, a.steps, a.extra)])[0]
                 print(json.dumps(r), flush=True)
                 rows = save([r])
     print(table(rows))
