@@ -45,6 +45,7 @@ class ModelConfig:
     mbstd: int = 0              # minibatch standard-deviation layer group size in D (Karras et al. 2018); 0 = off
     g_sn: bool = False          # spectral normalisation in G too (Zhang et al. 2019)
     g_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, ReLU) after each of G's hidden blocks
+    d_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, LeakyReLU) after each of D's down-samplings
 
 
 @dataclass
@@ -406,7 +407,8 @@ _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
                  "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr",
-                 "model.mbstd", "model.g_convs", "reg.gp", "reg.r1", "reg.r2", "reg.label_smooth", "reg.inst_noise",
+                 "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2", "reg.label_smooth",
+                 "reg.inst_noise",
                  "reg.inst_noise_steps", "eval.every", "train.nan_retries", "train.collapse_every"]
 
 

@@ -66,10 +66,29 @@ def test_g_convs_deepen_g_without_changing_its_shape(convs):
     assert new and all(k.startswith("extra") for k in new) and set(plain.state_dict()) <= set(deep.state_dict())
 
 
-def test_g_convs_negative_is_a_config_error():
+@pytest.mark.parametrize("norm", ["spectral", "batch", "none"])
+def test_d_convs_deepen_d_with_its_norm(norm):
+    shape = (1, 28, 28)                               # two down-samplings: 28 -> 14 -> 7
+    plain = build_discriminator(tiny(d_norm=norm), shape)
+    deep = build_discriminator(tiny(d_norm=norm, d_convs=2), shape)
+    extra = [m for m in deep.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert [(c.in_channels, c.out_channels, c.stride) for c in extra] == [(4, 4, (1, 1))] * 2 + [(8, 8, (1, 1))] * 2
+    assert all(parametrize.is_parametrized(c) == (norm == "spectral") for c in extra)
+    bns = lambda net: sum(isinstance(m, nn.BatchNorm2d) for m in net.modules())  # noqa: E731
+    assert bns(deep) - bns(plain) == (4 if norm == "batch" else 0)
+    x = torch.randn(6, *shape, requires_grad=True)
+    out = deep(x)
+    assert out.shape == (6,) and torch.isfinite(out).all()
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for c in extra for p in c.parameters())
+    assert x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("key", ["model.g_convs", "model.d_convs"])
+def test_negative_convs_are_a_config_error(key):
     from ganforge.config import resolve
-    with pytest.raises(ConfigError, match="g_convs"):
-        resolve("mnist", overrides={"model.g_convs": -1})
+    with pytest.raises(ConfigError, match=key):
+        resolve("mnist", overrides={key: -1})
 
 
 def test_base_grid_plan():

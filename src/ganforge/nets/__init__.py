@@ -83,7 +83,7 @@ def build_discriminator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: i
         raise ConfigError(f"model.mbstd must be >= 0 and model.pack >= 1, got mbstd={mbstd}, pack={pack}")
     k = _classes(cfg, num_classes)
     if arch == "dcgan":
-        return DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, mbstd, pack)
+        return DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, mbstd, pack, int(getattr(cfg, "d_convs", 0)))
     return MLPDiscriminator(shape, cfg.d_width, cfg.mlp_layers, cfg.d_norm, k, mbstd, pack)
 
 

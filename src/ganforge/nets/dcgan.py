@@ -107,11 +107,12 @@ class DCGANDiscriminator(nn.Module):
     """Images (N, C*pack, H, W) [+ labels] -> raw scores (N,).
 
     With PacGAN ``pack`` > 1 the caller concatenates ``pack`` samples along channels. With
-    ``mbstd`` > 0 a minibatch-stddev map is appended at the base grid, before the head.
+    ``mbstd`` > 0 a minibatch-stddev map is appended at the base grid, before the head. ``convs`` > 0
+    puts that many 3x3 stride-1 convolutions (with D's norm and a LeakyReLU) after every down-sampling.
     """
 
     def __init__(self, shape: tuple[int, ...], width: int, norm: str, num_classes: int = 0,
-                 mbstd: int = 0, pack: int = 1) -> None:
+                 mbstd: int = 0, pack: int = 1, convs: int = 0) -> None:
         super().__init__()
         s0, k = check_image_shape(shape)
         self.num_classes, self.pack = num_classes, pack
@@ -126,6 +127,11 @@ class DCGANDiscriminator(nn.Module):
             if use_bn:
                 layers.append(dcgan_init_(nn.BatchNorm2d(c)))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
+            for _ in range(convs):                                      # deeper, same size and width
+                layers.append(maybe_sn(dcgan_init_(nn.Conv2d(c, c, 3, 1, 1, bias=norm != "batch")), sn))
+                if norm == "batch":
+                    layers.append(dcgan_init_(nn.BatchNorm2d(c)))
+                layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c
         if mbstd > 0:
             layers.append(MinibatchStdDev(mbstd))
