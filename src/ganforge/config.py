@@ -408,8 +408,7 @@ _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
                  "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr",
                  "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2", "reg.label_smooth",
-                 "reg.inst_noise",
-                 "reg.inst_noise_steps", "eval.every", "train.nan_retries", "train.collapse_every"]
+                 "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries", "train.collapse_every"]
 
 
 def get(cfg: Config, key: str) -> Any:

@@ -56,8 +56,7 @@ def build_generator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int =
         raise ConfigError("model.cond_g=cbn puts the labels into G's batch norms, but model.g_norm=none; "
                           "set model.g_norm=batch or model.cond_g=embed")
     if arch == "dcgan":
-        g: nn.Module = DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g,
-                                      int(getattr(cfg, "g_convs", 0)))
+        g: nn.Module = DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g, cfg.g_convs)
     else:
         g = MLPGenerator(shape, cfg.z_dim, cfg.g_width, cfg.mlp_layers, cfg.g_norm, k, cfg.cond_g)
     return _spectral_norm_all(g) if getattr(cfg, "g_sn", False) else g
@@ -83,7 +82,7 @@ def build_discriminator(cfg: ModelConfig, shape: tuple[int, ...], num_classes: i
         raise ConfigError(f"model.mbstd must be >= 0 and model.pack >= 1, got mbstd={mbstd}, pack={pack}")
     k = _classes(cfg, num_classes)
     if arch == "dcgan":
-        return DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, mbstd, pack, int(getattr(cfg, "d_convs", 0)))
+        return DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, mbstd, pack, cfg.d_convs)
     return MLPDiscriminator(shape, cfg.d_width, cfg.mlp_layers, cfg.d_norm, k, mbstd, pack)
 
 

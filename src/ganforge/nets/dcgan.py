@@ -96,7 +96,6 @@ class DCGANGenerator(nn.Module):
             h = self._extra(j, self.act(norm(up(h), y)), y)              # resolution doubles
         return self.to_img(h).tanh()                                    # (N, C, H, W)
 
-
     def _extra(self, j: int, h: Tensor, y: Tensor | None) -> Tensor:
         for conv, norm in zip(self.extra[j], self.extra_norms[j]):
             h = self.act(norm(conv(h), y))                              # same size and width
