@@ -119,7 +119,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.steps % a.every:
         ap.error("--steps must be a multiple of --every")
-    cmds = sorted({r["command"] for r in load_rows(RESULTS) if "command" in r})
+    if a.keep and ("," in a.arms or "," in a.seeds):
+        ap.error("--keep takes one arm and one seed")
     if not a.doc_only:
         cmd = "python benchmarks/small_data_curve.py " + " ".join(sys.argv[1:])
         for seed in (int(s) for s in a.seeds.split(",")):
@@ -128,8 +129,8 @@ def main() -> None:
                 r["command"] = cmd
                 print(json.dumps(r), flush=True)
                 store_rows(RESULTS, [r], KEY)
-        cmds = sorted({r["command"] for r in load_rows(RESULTS) if "command" in r})
-    write_doc(load_rows(RESULTS), cmds)
+    rows = load_rows(RESULTS)
+    write_doc(rows, sorted({r["command"] for r in rows if "command" in r}))
 
 
 if __name__ == "__main__":
