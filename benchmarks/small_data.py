@@ -43,14 +43,24 @@ ARMS = {"none": [], "diffaugment": [f"augment.policy={POLICY}"],
         "ada": [f"augment.policy={POLICY}", "augment.ada=true"]}
 
 
-def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None, extra: list[str] = ()) -> dict:
-    import ganforge
+def real_and_limit(preset: str, frac: float, seed: int):
+    """The whole real set of a preset and the ``data.limit`` that keeps ``frac`` of it (0 = all)."""
     from ganforge.config import resolve
     from ganforge.data import load_dataset
+    real = load_dataset(resolve(preset).data, seed=seed)
+    return real, (int(round(frac * len(real.x))) if frac < 1 else 0)
+
+
+def score(real, g, seed: int, metrics: str) -> dict:
+    """FD (and KID) between N = half the real set of G's samples (seed 10,000 + run seed) and all of it."""
     from ganforge.metrics.protocol import evaluate_arrays
-    cfg = resolve(preset)
-    real = load_dataset(cfg.data, seed=seed)
-    limit = int(round(frac * len(real.x))) if frac < 1 else 0
+    fake = g.sample(len(real.x) // 2, seed=10_000 + seed)
+    return evaluate_arrays(real.x, fake, kind="image", metrics=metrics, seed=seed, info=g.data_info)
+
+
+def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None, extra: list[str] = ()) -> dict:
+    import ganforge
+    real, limit = real_and_limit(preset, frac, seed)
     out = tempfile.mkdtemp(prefix=f"small-{preset}-")
     overrides = (ARMS[arm] + list(extra)
                  + [f"data.limit={limit}", "train.sample_every=0", "train.ckpt_every=0", "train.threads=1"])
@@ -60,9 +70,7 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None, ex
                              overrides=overrides)
         seconds = time.perf_counter() - t0
         ada = _ada_tail(os.path.join(res.run_dir, "stats.jsonl"))
-        g = ganforge.load(res.run_dir)
-        fake = g.sample(len(real.x) // 2, seed=10_000 + seed)
-        ev = evaluate_arrays(real.x, fake, kind="image", metrics="fd,kid", seed=seed, info=g.data_info)
+        ev = score(real, ganforge.load(res.run_dir), seed, "fd,kid")
     finally:
         shutil.rmtree(out, ignore_errors=True)
     m = ev["metrics"]
@@ -78,10 +86,8 @@ def copy_fd(preset: str, frac: float, seed: int) -> float:
     from ganforge.config import resolve
     from ganforge.data import load_dataset
     from ganforge.metrics.protocol import evaluate_arrays
-    cfg = resolve(preset)
-    real = load_dataset(cfg.data, seed=seed)
-    limit = int(round(frac * len(real.x))) if frac < 1 else 0
-    sub = load_dataset(dataclasses.replace(cfg.data, limit=limit), seed=seed).x      # (n_train, C, H, W)
+    real, limit = real_and_limit(preset, frac, seed)
+    sub = load_dataset(dataclasses.replace(resolve(preset).data, limit=limit), seed=seed).x      # (n_train, C, H, W)
     idx = torch.randint(0, len(sub), (len(real.x) // 2,), generator=torch.Generator().manual_seed(seed))
     ev = evaluate_arrays(real.x, sub[idx], kind="image", metrics="fd", seed=seed,
                          info={"kind": "image", "shape": tuple(real.x.shape[1:])})

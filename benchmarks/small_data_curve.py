@@ -35,12 +35,8 @@ KEY = ("preset", "setting", "frac", "steps", "every", "arm", "seed")
 def run_curve(preset: str, frac: float, arm: str, seed: int, steps: int, every: int,
               extra: list[str] = (), keep: str | None = None) -> dict:
     import ganforge
-    from ganforge.config import resolve
-    from ganforge.data import load_dataset
-    from ganforge.metrics.protocol import evaluate_arrays
-    from small_data import ARMS, setting_name
-    real = load_dataset(resolve(preset).data, seed=seed)
-    limit = int(round(frac * len(real.x))) if frac < 1 else 0
+    from small_data import ARMS, real_and_limit, score, setting_name
+    real, limit = real_and_limit(preset, frac, seed)
     tmp = tempfile.mkdtemp(prefix=f"curve-{preset}-")
     run_dir = keep or os.path.join(tmp, "run")
     overrides = (ARMS[arm] + list(extra) + [f"data.limit={limit}", "train.sample_every=0", f"train.ckpt_every={every}",
@@ -54,8 +50,7 @@ def run_curve(preset: str, frac: float, arm: str, seed: int, steps: int, every: 
         for name in sorted(os.listdir(os.path.join(run_dir, "checkpoints"))):
             g = ganforge.load(os.path.join(run_dir, "checkpoints", name))
             step = g.step
-            fake = g.sample(len(real.x) // 2, seed=10_000 + seed)
-            ev = evaluate_arrays(real.x, fake, kind="image", metrics="fd", seed=seed, info=g.data_info)
+            ev = score(real, g, seed, "fd")
             point = {"step": step, "fd": round(float(ev["metrics"]["fd"]), 3),
                      "fd_floor": round(float(ev["metrics"]["fd_floor"]), 3)}
             window = [r for r in stats if "ada_p" in r and step - every < r.get("step", -1) <= step]
