@@ -50,7 +50,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan
+    kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan | rpgan | ragan (relativistic)
 
 
 @dataclass
@@ -398,7 +398,7 @@ _CHOICES = {
     "model.d_norm": ["batch", "spectral", "none"],
     "model.cond_g": ["embed", "cbn"],
     "model.cond_d": ["projection"],
-    "loss.kind": ["minimax", "ns", "lsgan", "hinge", "wgan"],
+    "loss.kind": ["minimax", "ns", "lsgan", "hinge", "wgan", "rpgan", "ragan"],
     "train.device": ["auto", "cpu", "cuda", "mps"],
 }
 

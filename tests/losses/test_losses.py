@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganforge.core.errors import ConfigError
-from ganforge.losses import LOSSES, d_loss, g_loss
+from ganforge.losses import LOSSES, RELATIVISTIC, d_loss, g_loss, relative_scores
 
 LOG2 = math.log(2.0)
 
@@ -14,7 +14,8 @@ def t(*v: float) -> torch.Tensor:
 
 
 def test_loss_names():
-    assert LOSSES == ("minimax", "ns", "lsgan", "hinge", "wgan")
+    assert LOSSES == ("minimax", "ns", "lsgan", "hinge", "wgan", "rpgan", "ragan")
+    assert set(RELATIVISTIC) <= set(LOSSES)
 
 
 @pytest.mark.parametrize("kind, real, fake, expected", [
@@ -29,6 +30,11 @@ def test_loss_names():
     ("hinge", t(0.5, 3.0), t(0.5), 0.25 + 1.5),
     ("wgan", t(3.0), t(1.0), -2.0),
     ("wgan", t(1.0, 3.0), t(0.0, 0.0, 6.0), 0.0),      # batches averaged separately
+    ("rpgan", t(1.0), t(1.0), LOG2),                   # a pair scored alike
+    ("rpgan", t(2.0, 0.0), t(0.0, 2.0), 0.5 * (math.log1p(math.exp(-2)) + math.log1p(math.exp(2)))),
+    ("ragan", t(0.0), t(0.0), 2 * LOG2),
+    # r - mean f = (0, 2), f - mean r = (-2, 0): mean softplus(-(0, 2)) + mean softplus((-2, 0))
+    ("ragan", t(1.0, 3.0), t(0.0, 2.0), LOG2 + math.log1p(math.exp(-2))),
 ])
 def test_d_loss_known_values(kind, real, fake, expected):
     assert d_loss(kind, real, fake).item() == pytest.approx(expected, abs=1e-6)
@@ -48,6 +54,38 @@ def test_g_loss_known_values(kind, fake, expected):
     assert g_loss(kind, fake).item() == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.parametrize("kind, fake, real, expected", [
+    ("rpgan", t(0.0), t(0.0), LOG2),
+    ("rpgan", t(3.0, -1.0), t(1.0, 1.0), 0.5 * (math.log1p(math.exp(-2)) + math.log1p(math.exp(2)))),
+    # G's side: f - mean r = (2, -2), r - mean f = (0, 0)
+    ("ragan", t(3.0, -1.0), t(1.0, 1.0), 0.5 * (math.log1p(math.exp(-2)) + math.log1p(math.exp(2))) + LOG2),
+])
+def test_relativistic_g_loss_known_values(kind, fake, real, expected):
+    assert g_loss(kind, fake, real).item() == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("kind", RELATIVISTIC)
+def test_relativistic_losses_see_only_differences(kind):
+    # a constant added to every score changes nothing: only real-against-generated counts
+    r, f = torch.randn(6), torch.randn(6)
+    assert d_loss(kind, r + 5, f + 5).item() == pytest.approx(d_loss(kind, r, f).item(), abs=1e-5)
+    assert g_loss(kind, f - 3, r - 3).item() == pytest.approx(g_loss(kind, f, r).item(), abs=1e-5)
+    # and G's loss is D's loss with the roles swapped
+    assert g_loss(kind, f, r).item() == pytest.approx(d_loss(kind, f, r).item(), abs=1e-6)
+
+
+def test_relativistic_g_loss_needs_real_scores_and_pairs():
+    with pytest.raises(ValueError, match="real data"):
+        g_loss("rpgan", t(0.0))
+    with pytest.raises(ValueError, match="one to one"):
+        g_loss("rpgan", t(0.0, 1.0), t(0.0))
+    assert relative_scores("ragan", t(1.0, 3.0), t(0.0, 2.0)).tolist() == [0.0, 2.0]
+    # real scores are constants to G: no gradient flows back into them
+    r = torch.zeros(3, requires_grad=True)
+    g_loss("rpgan", torch.zeros(3, requires_grad=True), r).backward()
+    assert r.grad is None
+
+
 def test_minimax_g_matches_log_one_minus_sigmoid_in_safe_range():
     f = torch.linspace(-5, 5, 11)
     ref = torch.log(1 - torch.sigmoid(f)).mean()
@@ -65,7 +103,7 @@ def test_gradient_signs(kind):
     d_loss(kind, r, f).backward()
     assert (r.grad < 0).all() and (f.grad > 0).all()
     f2 = torch.full((4,), 0.5, requires_grad=True)
-    g_loss(kind, f2).backward()
+    g_loss(kind, f2, torch.full((4,), 0.5)).backward()
     assert (f2.grad < 0).all()
 
 
@@ -83,7 +121,7 @@ def test_stable_at_extreme_logits(kind):
     big = torch.tensor([100.0, -100.0, 100.0, -100.0], requires_grad=True)
     big_f = torch.tensor([-100.0, 100.0, 100.0, -100.0], requires_grad=True)
     d = d_loss(kind, big, big_f)
-    g = g_loss(kind, big_f)
+    g = g_loss(kind, big_f, big)
     (d + g).backward()
     for v in (d, g, big.grad, big_f.grad):
         assert torch.isfinite(v).all()
@@ -99,8 +137,9 @@ def test_extreme_values_are_exact_not_clamped():
 
 def test_scalar_output():
     for kind in LOSSES:
-        assert d_loss(kind, torch.randn(5), torch.randn(7)).dim() == 0
-        assert g_loss(kind, torch.randn(5)).dim() == 0
+        n_fake = 5 if kind == "rpgan" else 7           # rpgan pairs scores one to one
+        assert d_loss(kind, torch.randn(5), torch.randn(n_fake)).dim() == 0
+        assert g_loss(kind, torch.randn(n_fake), torch.randn(5)).dim() == 0
 
 
 def test_unknown_kind_raises_config_error():

@@ -89,7 +89,7 @@ def test_label_smoothing_is_bce_with_soft_real_targets():
     assert lsgan.item() == pytest.approx(0.5 * ((r - 0.8).square().mean() + f.square().mean()).item(), rel=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["hinge", "wgan"])
+@pytest.mark.parametrize("kind", ["hinge", "wgan", "rpgan", "ragan"])
 def test_label_smoothing_rejects_losses_without_targets(kind):
     with pytest.raises(ConfigError, match="label_smooth"):
         smoothed_d_loss(kind, torch.zeros(2), torch.zeros(2), 0.1)

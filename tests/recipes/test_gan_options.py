@@ -101,6 +101,8 @@ OPTIONS = {
     "ada": ["augment.policy=color,translation,cutout", "augment.ada=true", "augment.ada_interval=2"],
     "share": ["optim.share_fakes=true", "optim.n_critic=2"],
     "topk": ["optim.topk=0.5", "optim.topk_gamma=0.5"],
+    "rpgan": ["loss.kind=rpgan", "optim.topk=0.5", "optim.topk_gamma=0.5", "model.pack=2"],
+    "ragan": ["loss.kind=ragan", "optim.share_fakes=true"],
 }
 KEYS = {"r1": "loss_D_r1", "r2": "loss_D_r2", "gp": "loss_D_gp", "ada": "ada_p"}
 
@@ -202,3 +204,28 @@ def test_topk_g_gradient_comes_from_the_best_scored_samples_only(tiny, topk):
     # every kept sample is scored at least as real as every dropped one
     if topk < 1:
         assert scores[touched].min() >= scores[~touched].max()
+
+
+@pytest.mark.parametrize("kind, reads_real", [("ns", False), ("rpgan", True), ("ragan", True)])
+def test_relativistic_g_loss_compares_with_the_real_batch(tiny, kind, reads_real):
+    r, ds = recipe_for("ring8", tiny, [f"loss.kind={kind}", "train.batch=16"])
+    losses = []
+    for lo in (0, 16):                                   # the same latents, two different real batches
+        r.gen.manual_seed(1)
+        losses.append(r.g_step(Batch(x=ds.x[lo:lo + 16]), 0)[0].item())
+    assert (losses[0] != losses[1]) == reads_real
+
+
+def test_rpgan_topk_keeps_the_pairs_most_real_relative_to_their_partner(tiny):
+    r, ds = recipe_for("ring8", tiny, ["loss.kind=rpgan", "optim.topk=0.25", "optim.topk_gamma=0.01",
+                                       "train.batch=16"])
+    fake, real = torch.randn(16), torch.randn(16)
+    late = 10 ** 6                                       # the share has reached its floor
+    f, rr = r.options.g_scores(fake, late, real)
+    assert f.shape == rr.shape == (4,)
+    rel = fake - real
+    kept = sorted((f - rr).tolist())
+    assert kept == pytest.approx(sorted(rel.topk(4).values.tolist()))
+    # each kept generated score travels with its own real partner
+    assert all(any(abs(a - x) < 1e-7 and abs(b - y) < 1e-7 for x, y in zip(fake.tolist(), real.tolist()))
+               for a, b in zip(f.tolist(), rr.tolist()))

@@ -35,6 +35,15 @@ def fitted(tmp_path_factory):
     return model, df, tmp_path_factory.mktemp("tab")
 
 
+@pytest.mark.parametrize("kind", ["rpgan", "ragan"])
+def test_relativistic_losses_train_the_tabular_recipe(kind):
+    df = frame()
+    model = TabularGAN(steps=6, overrides={**TINY, "loss.kind": kind}).fit(df, discrete_columns=["income"],
+                                                                          target="income")
+    out = model.sample(50, seed=0)
+    assert len(out) == 50 and np.isfinite(out["score"]).all()
+
+
 def test_samples_respect_the_training_data(fitted):
     model, df, _ = fitted
     s = model.sample(400, seed=0)

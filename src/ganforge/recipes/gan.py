@@ -2,7 +2,8 @@
 
 D phase: D learns to score real examples above G's samples (plus the WGAN gradient penalty when
 reg.gp > 0). G phase (every n_critic-th step): G learns to raise D's score of its samples (with
-optim.topk < 1, of the share D already scores highest). D_reg
+optim.topk < 1, of the share D already scores highest; with a relativistic loss, relative to D's
+score of a real batch). D_reg
 phase (every reg.interval steps, when reg.r1 or reg.r2 > 0): the lazy R1/R2 penalties. G_ema, an
 exponential moving average of G, draws the samples users see. Augmentation, instance noise and
 packing of D's inputs live in gan_options.py.
@@ -16,7 +17,7 @@ import torch
 
 from ..core.errors import ConfigError
 from ..core.render import save_image_grid, save_scatter
-from ..losses import g_loss
+from ..losses import RELATIVISTIC, g_loss
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
 from .base import Batch, OptimSpec, Phase, Recipe
@@ -140,8 +141,13 @@ class GANRecipe(Recipe):
         else:
             z, y_fake = self._latents(batch.x.shape[0])
             fake = G(z, y_fake)
-        fake_in = self.options.d_input(fake, step, self.gen)
-        loss = g_loss(self.cfg.loss.kind, self.options.g_scores(D(fake_in, y_fake), step))
+        o, kind = self.options, self.cfg.loss.kind
+        fake_logits = D(o.d_input(fake, step, self.gen), y_fake)
+        real_logits = None
+        if kind in RELATIVISTIC:   # G's loss compares its samples with a real batch, scored by D as it is now
+            with torch.no_grad():
+                real_logits = D(o.d_input(batch.x, step, self.gen), batch.y if self.num_classes else None)
+        loss = g_loss(kind, *o.g_scores(fake_logits, step, real_logits))
         return loss, {"loss_G": loss.detach()}
 
     # -- sampling -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from ..augment import ADAController, augment, parse_policy
 from ..core.errors import ConfigError
+from ..losses import relative_scores
 from ..losses.regularizers import add_noise, check_label_smoothing, instance_noise_std, smoothed_d_loss
 
 
@@ -96,14 +97,21 @@ class GANOptions:
             return 1.0
         return max(self.topk, self.topk_gamma ** (step / self.steps_per_epoch))
 
-    def g_scores(self, fake_logits: Tensor, step: int) -> Tensor:
+    def g_scores(self, fake_logits: Tensor, step: int,
+                 real_logits: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """D's scores of G's batch that G's loss sees: the highest-scored share (all by default),
-        so the samples D finds least real send G no gradient."""
+        so the samples D finds least real send G no gradient. With ``loss.kind=rpgan`` the share is
+        the pairs whose generated sample D scores highest relative to its real partner, and the
+        partners' scores are kept with them; other real scores pass through whole."""
         share = self.topk_share(step)
         if share >= 1.0:
-            return fake_logits
+            return fake_logits, real_logits
         k = max(1, round(share * fake_logits.shape[0]))
-        return fake_logits.topk(k, sorted=False).values
+        kind = self.cfg.loss.kind
+        if real_logits is not None and kind == "rpgan":
+            idx = relative_scores(kind, fake_logits, real_logits).topk(k, sorted=False).indices
+            return fake_logits[idx], real_logits[idx]
+        return fake_logits.topk(k, sorted=False).values, real_logits
 
     def observe_real(self, real_logits: Tensor, stats: dict[str, Tensor]) -> None:
         """Feed ADA's overfitting signal; logs this step's mean sign(D(real)) as ``ada_r_t``."""

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..core.errors import CheckpointError, ConfigError, DataError
-from ..losses import d_loss, g_loss
+from ..losses import RELATIVISTIC, d_loss, g_loss
 from ..losses.regularizers import gradient_penalty
 from ..nets.tabular import TabularDiscriminator, TabularGenerator
 from .base import Batch, OptimSpec, Phase, Recipe
@@ -182,7 +182,11 @@ class TabularRecipe(Recipe):
         cond = self._onehot(batch.y, batch.x.shape[0])
         raw, fake = self._fake(cond)
         self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
-        loss = g_loss(self.cfg.loss.kind, self._score(fake, cond))
+        real_scores = None
+        if self.cfg.loss.kind in RELATIVISTIC:   # relativistic losses compare with real rows under the same condition
+            with torch.no_grad():
+                real_scores = self._score(batch.x, cond)
+        loss = g_loss(self.cfg.loss.kind, self._score(fake, cond), real_scores)
         stats = {"loss_G": loss.detach()}
         if self.cond_dim:   # cross-entropy of the conditioned column's logits against the asked category
             logp = segment_softmax(raw, self.seg, self.n_seg, log=True)
