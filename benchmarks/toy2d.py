@@ -49,6 +49,7 @@ ROWS: dict[str, tuple[str, dict[str, str]]] = {
     "sn": ("spectral norm in D", {"model.d_norm": "spectral"}),
     "ls": ("one-sided label smoothing 0.1", {"reg.label_smooth": "0.1"}),
     "noise": ("instance noise 0.1 (ring) / 0.5 (grid), decaying over half the steps", {"reg.inst_noise": "AUTO"}),
+    "rpgan": ("relativistic pairing loss (RpGAN)", {"loss.kind": "rpgan"}),
     "preset": ("ganforge defaults (the preset as is)", {}),
 }
 NOISE = {"ring8": 0.1, "grid25": 0.5}
@@ -159,7 +160,7 @@ def write_doc(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from ganforge.core.seed import parse_seeds
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="ring8,grid25", help="ring8, grid25 or both")
+    ap.add_argument("--data", default="ring8,grid25", help="ring8, grid25 or ring8,grid25 (both, the default)")
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated among {', '.join(ROWS)}")
     ap.add_argument("--seeds", default="", help="e.g. 0-9 (default: 0-9 for preset/baseline, 0-2 for the rest)")
     ap.add_argument("--steps", type=int, default=0, help="override train.steps (0 = the preset's)")
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="runs side by side")
     ap.add_argument("--no-write", action="store_true", help="print only; keep results.json and the doc as they are")
     a = ap.parse_args(argv)
+    for data in a.data.split(","):
+        if data not in GOALS:
+            ap.error(f"unknown --data {data!r}; choose ring8, grid25 or ring8,grid25")
     extra = a.extra + ([f"train.steps={a.steps}"] if a.steps else [])
     jobs = []
     for data in a.data.split(","):
