@@ -6,7 +6,7 @@ accuracy in the low-data regime, beyond classic augmentation.
 
 Protocol (written to docs/benchmarks.md, section `augment-digits`):
 - Data: scikit-learn's 1,797 8x8 digits. For k in 5, 10, 20 and each seed, k images of every class
-  are picked (``ganforge.synth.pick_per_class``, seeded); every digit not picked is the test set.
+  are picked (``ganforge.apps.synthdata.pick_per_class``, seeded); every digit not picked is the test set.
 - One classifier (``Net``: two 3x3 convs, a 2x2 pool, a 64-unit layer), trained from the same seeded
   initialisation in every arm for ``CLF_STEPS`` Adam steps of ``BATCH`` images: a fixed step count,
   not a fixed epoch count, so an arm with more images does not get more updates.
@@ -15,7 +15,7 @@ Protocol (written to docs/benchmarks.md, section `augment-digits`):
       uniform in +-10 degrees (``classic_augment``, torch ``affine_grid``).
   (c) GAN: half of each batch real, half GAN samples.
   (d) classic + GAN: as (c) with the classic augmentation on both halves.
-- GAN: ``ganforge.synth.train_conditional("digits", per_class=k, seed=seed)`` on the same k*10
+- GAN: ``ganforge.apps.synthdata.train_conditional("digits", per_class=k, seed=seed)`` on the same k*10
   images, with ``GAN_STEPS`` steps and the settings in ``GAN_SET``; ``N_SYN`` samples per class from
   G_ema (``synthesize``). The shipped ``digits`` classifier's agreement with the requested labels
   is reported as a check that the samples carry their class.
@@ -113,7 +113,7 @@ def accuracy(net: Net, x: torch.Tensor, y: torch.Tensor) -> float:
 def gan_samples(k: int, seed: int) -> tuple[tuple, dict]:
     """Train the class-conditional GAN on the k-per-class pick; N_SYN samples per class and checks."""
     from ganforge.metrics.extractors import get_extractor
-    from ganforge.synth import conditional_generator, synthesize, train_conditional
+    from ganforge.apps.synthdata import conditional_generator, synthesize, train_conditional
     work = tempfile.mkdtemp(prefix=f"augment-digits-k{k}-s{seed}-")
     try:
         t0 = time.perf_counter()
@@ -134,7 +134,7 @@ def run_one(k: int, seed: int) -> dict:
     """The four arms for one (k, seed)."""
     from ganforge.config import DataConfig
     from ganforge.data import load_dataset
-    from ganforge.synth import pick_per_class
+    from ganforge.apps.synthdata import pick_per_class
     t0 = time.perf_counter()
     ds = load_dataset(DataConfig(source="digits"))
     pick = pick_per_class(ds.y, k, seed)
@@ -206,14 +206,14 @@ def write_doc(results: list[dict], wall_s: float, command: str) -> None:
         "held-out digits: the generator mostly reproduces its training images rather than new variations "
         "of them, so it adds little the classifier has not already seen.",
         "Protocol. Data: scikit-learn's 1,797 8x8 digits; k images of each class picked with "
-        "`ganforge.synth.pick_per_class(y, k, seed)`; the test set is every digit not picked "
+        "`ganforge.apps.synthdata.pick_per_class(y, k, seed)`; the test set is every digit not picked "
         "(1,747 / 1,697 / 1,597 images). Classifier: conv 3x3 (16) - ReLU - conv 3x3 (32) - ReLU - max-pool 2 "
         f"- linear 64 - ReLU - linear 10; Adam lr {CLF_LR}, {CLF_STEPS} steps of {BATCH} images in every arm "
         "(fixed steps, so more images do not mean more updates), the same seeded initialisation in every "
         "arm. (a) real only; (b) real with classic augmentation: a shift of -1/0/+1 px per axis and a "
         "rotation uniform in ±10°, bilinear, in torch; (c) each batch half real, half GAN samples; "
         f"(d) as (c) with classic augmentation on both halves. GAN: `ganforge augment digits --per-class k "
-        f"--seed S --steps {GAN_STEPS} --n-per-class {N_SYN}` (Python: `ganforge.synth.train_conditional`), "
+        f"--seed S --steps {GAN_STEPS} --n-per-class {N_SYN}` (Python: `ganforge.apps.synthdata.train_conditional`), "
         "i.e. the `digits-cond` preset (MLP G with a label embedding and batch norm, MLP D with spectral "
         "norm and a projection head, z 32, width 256, 3 layers, non-saturating loss, Adam 2e-4 (0.5, 0.999), "
         f"batch min(64, k*10), G_ema 0.999) on the same k*10 images for {GAN_STEPS} steps, {N_SYN} samples "

@@ -75,7 +75,7 @@ def matched(rows: int, batch: int) -> tuple[int, int]:
 def warm_up(models: str) -> None:
     """One-time import costs out of every timed fit: both libraries, and torch.optim's first
     optimizer (it imports torch._dynamo, about 1 s), so no model pays them for the others."""
-    import ganforge.tabular  # noqa: F401
+    import ganforge.apps.tabular  # noqa: F401
     if "ctgan" in models:
         import ctgan  # noqa: F401
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])

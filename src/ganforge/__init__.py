@@ -4,16 +4,16 @@ __version__ = "0.1.0"
 
 def __getattr__(name):  # noqa: D401
     # the API pulls in torch; importing the package (e.g. for __version__) stays light
-    if name in ("train", "resume", "load", "info", "Generator", "TrainResult"):
+    if name in ("train", "resume", "load", "info", "plan", "Generator", "TrainResult"):
         from . import api
         return getattr(api, name)
     if name == "augment_data":
-        from .synth import augment_data
+        from .apps.synthdata import augment_data
         return augment_data
     if name == "TabularGAN":
-        from .tabular import TabularGAN
+        from .apps.tabular import TabularGAN
         return TabularGAN
     raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
 
 
-__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "TabularGAN", "augment_data", "__version__"]
+__all__ = ["train", "resume", "load", "info", "plan", "Generator", "TrainResult", "TabularGAN", "augment_data", "__version__"]

@@ -8,71 +8,50 @@
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import torch
-
 from . import config as C
-from .core import checkpoint as ckpt
-from .core import dist
-from .core.errors import ConfigError, GanforgeError
+from .core.errors import ConfigError, DataError, GanforgeError
 from .core.log import read_stats
-from .core.runs import new_run_dir, prepare_out_dir
+from .core.registry import SOURCES
 from .data import load_dataset
+from .engine import TrainResult, open_run, resume_run, train_run
 from .nets import param_count
-from .recipes import build_recipe
-from .engine import Trainer, resolve_device, write_run_files
-from .engine.speed import use_channels_last
-
-_BUILTIN_SOURCES = ("digits", "ring8", "grid25")
-
-
-@dataclass
-class TrainResult:
-    run_dir: str
-    step: int
-    elapsed_s: float
-    it_per_s: float
-    stats: dict[str, float] = field(default_factory=dict)
-
-    def __fspath__(self) -> str:
-        return self.run_dir
-
-    def __str__(self) -> str:
-        return self.run_dir
+from .recipes import prepare
 
 
 def resolve_config(preset: str | C.Config = "digits", *, data: str | None = None, steps: int | None = None,
                    seed: int | None = None, overrides: dict[str, Any] | list[str] | None = None) -> C.Config:
-    """Preset or config file, then --data/--steps/--seed, then key=value overrides; validated."""
+    """Preset or config file, then --data/--steps/--seed, then key=value overrides; validated.
+    Everything given here counts as set by the user (a recipe's ``prepare`` leaves it alone)."""
     if isinstance(overrides, list):
         overrides = C.parse_set(overrides)
     ov = dict(overrides or {})
     if isinstance(preset, C.Config):
-        cfg = C.apply_dict(C.from_dict(preset.to_dict()), ov, "overrides")
+        cfg = C.apply_dict(preset.copy(), ov, "overrides")
     else:
         cfg = C.resolve(preset, ov)
+    given: dict[str, Any] = {}
     if data is not None:
-        cfg.data.path = str(data)
-        if cfg.data.source in _BUILTIN_SOURCES:  # a built-in preset's settings on the user's own data
-            cfg.data.source = "auto"
+        given["data.path"] = str(data)
+        if SOURCES.get(cfg.data.source, "data source").path == "none":  # a built-in set's preset on the user's data
+            given["data.source"] = "auto"
     if steps is not None:
-        cfg.train.steps = int(steps)
-        cfg.tabular.epochs = 0   # an explicit step count wins over a table's epochs
+        given["train.steps"] = int(steps)
     if seed is not None:
-        cfg.train.seed = int(seed)
-    return C.validate(cfg)
+        given["train.seed"] = int(seed)
+    return C.validate(C.apply_dict(cfg, given, "arguments"))
 
 
-def _evaluator(cfg: C.Config, dataset):
-    if cfg.eval.every <= 0:
-        return None
-    from .engine import data_info
-    from .metrics.protocol import PeriodicEval
-    return PeriodicEval(cfg, dataset, data_info(dataset))
+def plan(preset: str | C.Config = "digits", **kwargs: Any) -> tuple[C.Config, list[C.Derived], str]:
+    """What ``train`` would run: the resolved config after the recipe's ``prepare`` step, the values it
+    derived from the data, and "" (or why the data could not be read, in which case nothing is derived)."""
+    cfg = resolve_config(preset, **kwargs)
+    try:
+        dataset = load_dataset(cfg, seed=cfg.train.seed)
+    except DataError as e:
+        return cfg, [], str(e)
+    return cfg, prepare(cfg, dataset.info()), ""
 
 
 def train(preset: str | C.Config = "digits", *, data: str | None = None, out: str | None = None,
@@ -82,120 +61,73 @@ def train(preset: str | C.Config = "digits", *, data: str | None = None, out: st
     cfg = resolve_config(preset, data=data, steps=steps, seed=seed, overrides=overrides)
     if progress is not None:
         cfg.train.progress = progress
-    dataset = load_dataset(cfg.data, seed=cfg.train.seed, tabular=cfg.tabular)
-    dist.init_from_env(cfg.train.device)  # under torchrun: rank 0 makes the run folder, the others join it
-    run_dir = dist.on_main(lambda: prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset))
-    created = dist.is_main() and not os.listdir(run_dir)
-    try:
-        trainer = Trainer(cfg, run_dir, dataset, evaluator=_evaluator(cfg, dataset))
-        write_run_files(run_dir, cfg, trainer.data_info)
-    except BaseException:
-        if created:  # a failure before the first step leaves no half-made run behind
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    return TrainResult(**trainer.fit())
+    return train_run(cfg, out=out, runs_root=runs_root)
 
 
 def resume(run_dir: str, steps: int | None = None, progress: bool | None = None) -> TrainResult:
     """Continue a run from its newest checkpoint (also: extend a finished run to ``steps``)."""
-    run_dir = os.fspath(run_dir)
-    path = ckpt.find_checkpoint(run_dir)
-    _, meta = ckpt.load(path)
-    cfg = C.from_dict(meta["config"])
-    if steps is not None:
-        if steps < meta["step"]:
-            raise ConfigError(f"--steps {steps} is below the {meta['step']} steps the run has done")
-        cfg.train.steps = int(steps)
-    if progress is not None:
-        cfg.train.progress = progress
-    dataset = load_dataset(cfg.data, seed=cfg.train.seed, tabular=cfg.tabular)
-    evaluator = _evaluator(cfg, dataset)
-    if evaluator is not None:
-        evaluator.restore_best(os.path.join(run_dir, "checkpoints", "best.safetensors"))
-    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=evaluator)
-    write_run_files(run_dir, cfg, trainer.data_info)
-    if trainer.step >= cfg.train.steps:
-        return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
-    return TrainResult(**trainer.fit())
+    return resume_run(run_dir, steps=steps, progress=progress)
 
 
 class Generator:
-    """A trained generator, rebuilt from a checkpoint alone (no training data needed)."""
+    """A trained model, rebuilt from a checkpoint or an exported folder alone (no training data needed)."""
 
-    def __init__(self, path: str, device: str = "cpu"):
-        self.checkpoint = ckpt.find_checkpoint(os.fspath(path))
-        tensors, meta = ckpt.load(self.checkpoint)
-        self.meta = meta
-        self.config = C.from_dict(meta["config"])
-        self.data_info = meta["data"]
-        self.step = int(meta["step"])
-        self.device = resolve_device(device)
-        self.recipe = build_recipe(self.config, self.data_info, self.device)
-        for name, net in self.recipe.nets.items():
-            ckpt.load_module(f"net.{name}", net, tensors, self.checkpoint)
-            net.eval()
-        use_channels_last(self.recipe.nets, None, self.device)  # faster CPU sampling (engine/speed.py)
+    def __init__(self, path, device: str = "cpu"):
+        opened = open_run(path, device)
+        self.opened = opened
+        self.recipe, self.config, self.data_info = opened.recipe, opened.config, opened.data_info
+        self.meta, self.checkpoint, self.step, self.device = opened.meta, opened.checkpoint, opened.step, opened.recipe.device
 
     @property
     def num_classes(self) -> int:
         return getattr(self.recipe, "num_classes", 0)
 
+    @property
+    def run_dir(self) -> str:
+        return self.opened.run_dir
+
     def sample(self, n: int | None = None, seed: int = 0, *, seeds: list[int] | None = None,
-               labels=None, numpy: bool = False, net: str | None = None):
+               labels=None, numpy: bool = False, net: str | None = None, **conditions: Any):
         """``n`` samples from one seed, or one per entry of ``seeds`` (each reproducible alone).
 
-        Returns a tensor in the model's space (images in [-1, 1]), or with ``numpy=True`` the
-        user's format (images uint8 0..255, vectors float32)."""
-        if seeds is None and (n is None or n <= 0):
-            raise ConfigError("sample needs n > 0 or a list of seeds")
-        inputs = self.recipe.latents_for(n or 0, seed=seed, seeds=seeds, labels=labels)
-        x = self.recipe.generate(inputs, net=net)
-        if not numpy:
-            return x
-        out = {"x": self.recipe.to_output(x)}
-        if "y" in inputs:
-            out["y"] = inputs["y"].cpu().numpy()
-        return out
+        ``labels`` (class-conditional runs) and any other conditioning input the recipe takes
+        (``condition={"col": value}`` for tables, ...) go to the recipe; one it does not take is a
+        one-line error. Returns the samples in the model's space (images in [-1, 1]), or with
+        ``numpy=True`` in the user's format (a dict: images uint8 0..255 as ``x``, labels as ``y``)."""
+        if labels is not None:
+            conditions["label"] = labels
+        outputs, inputs = self.recipe.sample(n or 0, seed=seed, seeds=seeds, conditions=conditions, net=net)
+        return self.recipe.to_output(outputs, inputs) if numpy else outputs
 
-    def save(self, out: str, n: int | None = None, seed: int = 0, seeds: list[int] | None = None, labels=None) -> str:
-        """A grid PNG, or an NPZ (key ``x``, and ``y`` for conditional models), chosen by extension."""
-        ext = os.path.splitext(out)[1].lower()
-        if ext not in (".png", ".npz"):
-            raise ConfigError(f"--out must end in .png or .npz, got {out}")
-        inputs = self.recipe.latents_for(n or 0, seed=seed, seeds=seeds, labels=labels)
-        x = self.recipe.generate(inputs)
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        if ext == ".png":
-            self.recipe.write_grid(x, out, inputs)
-        else:
-            arrays = {"x": self.recipe.to_output(x)}
-            if "y" in inputs:
-                arrays["y"] = inputs["y"].cpu().numpy()
-            tmp = out + ".tmp.npz"
-            np.savez(tmp, **arrays)
-            os.replace(tmp, out)
-        return out
+    def save(self, out: str, n: int | None = None, seed: int = 0, seeds: list[int] | None = None, labels=None,
+             **conditions: Any) -> str:
+        """Samples written in the format ``out``'s extension names (``recipe.formats``: a grid PNG, an
+        NPZ of arrays, rows as CSV ...); the file appears whole or not at all."""
+        self.recipe.check_format(out)
+        if labels is not None:
+            conditions["label"] = labels
+        outputs, inputs = self.recipe.sample(n or 0, seed=seed, seeds=seeds, conditions=conditions)
+        return self.recipe.save_samples(outputs, out, inputs)
 
 
 def load(path, device: str = "cpu") -> Generator:
-    from .export.hf import is_pretrained_folder, load_pretrained
-    if os.path.isdir(os.fspath(path)) and is_pretrained_folder(path):  # `ganforge export --format hf` output
-        return load_pretrained(path, device)
+    """A run folder, checkpoint file or exported model folder, ready to sample."""
     return Generator(path, device)
 
 
 def info(run_dir: str) -> dict[str, Any]:
     """What a run is: preset, data, steps done, config, parameter counts, last losses."""
     run_dir = os.fspath(run_dir)
-    path = ckpt.find_checkpoint(run_dir)
-    tensors, meta = ckpt.load(path)
-    cfg = C.from_dict(meta["config"])
-    recipe = build_recipe(cfg, meta["data"], torch.device("cpu"))
+    opened = open_run(run_dir)
+    cfg, meta = opened.config, opened.meta
     rows = read_stats(run_dir) if os.path.isdir(run_dir) else []
-    return {"run": run_dir, "checkpoint": path, "preset": cfg.preset, "recipe": meta.get("recipe"),
+    return {"run": run_dir, "checkpoint": opened.checkpoint, "preset": cfg.preset, "recipe": meta.get("recipe"),
             "data": meta["data"], "steps_done": meta["step"], "steps_planned": cfg.train.steps,
-            "version": meta.get("version"), "parameters": {k: param_count(v) for k, v in recipe.nets.items()},
+            "version": meta.get("version"),
+            "parameters": {k: param_count(v) for k, v in opened.recipe.nets.items()},
+            "frozen": meta.get("frozen", {}),
             "last_stats": rows[-1] if rows else meta.get("stats", {}), "config": cfg.to_dict()}
 
 
-__all__ = ["train", "resume", "load", "info", "Generator", "TrainResult", "resolve_config", "GanforgeError"]
+__all__ = ["train", "resume", "load", "info", "plan", "Generator", "TrainResult", "resolve_config",
+           "GanforgeError", "ConfigError"]

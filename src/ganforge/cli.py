@@ -12,7 +12,7 @@ import sys
 from . import __version__
 
 
-def _add_train(sub) -> None:
+def _add_train(sub, with_recipes: bool = False) -> None:
     p = sub.add_parser("train", help="train a GAN from a preset or a config file",
                        description="Train a GAN. PRESET is one of the built-in presets or a .toml/.yaml file.")
     p.add_argument("preset", nargs="?", help="preset name or config file (see `ganforge presets`)")
@@ -28,22 +28,27 @@ def _add_train(sub) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="shortcut for --set train.device=...")
     p.add_argument("--nproc", type=int, help="data-parallel processes on this machine (via torch.distributed.run); "
                    "train.batch is the global batch, split across them")
-    p.add_argument("--discrete", help="tables: comma-separated columns to model as categories")
-    p.add_argument("--target", help="tables: the column a model will predict in `ganforge eval`")
-    p.add_argument("--epochs", type=int, help="tables: passes over the rows (--steps overrides it)")
+    if with_recipes:  # shortcuts recipes declare for their own config keys (tables: --discrete, --target, --epochs)
+        from .core.registry import RECIPES
+        for _, cls in RECIPES.items():
+            for flag, (key, typ, text) in cls.cli_options.items():
+                p.add_argument(f"--{flag}", type=typ, dest=f"opt_{key}", help=f"{text} (= --set {key}=...)")
 
 
 def _add_sample(sub) -> None:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", help="run folder or checkpoint file")
-    p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--n", type=int, help="number of samples (default 64, or one per --input example)")
     p.add_argument("--seed", type=int, default=0, help="seed for the n samples")
     p.add_argument("--seeds", help="one sample per seed, e.g. 0-63 or 1,5,9 (each reproducible alone)")
-    p.add_argument("--label", type=int, help="class to draw (conditional models)")
-    p.add_argument("--out", default="samples.png", help="output .png grid or .npz arrays; tabular runs: "
-                   ".csv or .parquet rows")
+    p.add_argument("--out", help="output file; its extension picks the format the run's recipe writes (images: "
+                   ".png grid or .npz arrays; tables: .csv or .parquet); default samples.<the recipe's grid format>")
+    p.add_argument("--label", type=int, help="class to draw (class-conditional runs)")
     p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                    help="tabular runs: fix a discrete column to a value (repeatable)")
+    p.add_argument("--input", metavar="FILE|DIR", help="examples the model transforms (translation runs): an NPZ, "
+                   "an image folder or file the data sources read")
+    p.add_argument("--text", action="append", metavar="TEXT", help="a text prompt or caption (repeatable)")
 
 
 def _add_info(sub) -> None:
@@ -57,10 +62,11 @@ def _add_eval(sub) -> None:
     p.add_argument("run", nargs="?", help="run folder or checkpoint (omit with --real/--fake)")
     p.add_argument("--real", help="reference data: NPZ (key x), image folder or IDX file")
     p.add_argument("--fake", help="generated data to compare with --real")
-    p.add_argument("--metrics", help="comma-separated from fd, fd_inf, kid, pr, dc, one_nn, toy_modes, label_modes, "
-                   "memorisation, is, gan (default per data kind)")
+    p.add_argument("--metrics", help="comma-separated metrics (`ganforge list metrics`, and is, gan; tables: quality, "
+                   "tstr, dcr); default per data kind")
     p.add_argument("--n", type=int, help="generated samples (default: half the real data, at most 10,000)")
-    p.add_argument("--extractor", default="auto", help="feature space: auto, raw, digits, lenet-mnist, random-conv, inception")
+    p.add_argument("--extractor", default="auto", help="feature space: auto (the data's default) or a registered "
+                   "extractor (`ganforge list extractors`)")
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed")
     p.add_argument("--json", dest="json_path", help="where to write the JSON result (default RUN/eval/<time>.json)")
     p.add_argument("--target", help="tabular runs: column to predict for tstr (default: the run's tabular.target)")
@@ -97,11 +103,12 @@ def _add_report(sub) -> None:
     p.add_argument("--out", help="output .html file (default RUN/report.html)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_recipes: bool = False) -> argparse.ArgumentParser:
+    """The command line; ``with_recipes`` adds the options registered recipes declare (imports them)."""
     ap = argparse.ArgumentParser(prog="ganforge", description="Generative adversarial networks, trained and measured.")
     ap.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    _add_train(sub)
+    _add_train(sub, with_recipes)
     _add_sample(sub)
     _add_info(sub)
     _add_eval(sub)
@@ -110,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub)
     _add_export(sub)
     _add_augment(sub)
-    sub.add_parser("presets", help="list the built-in presets")
+    sub.add_parser("presets", help="list the presets (built in and from plug-ins)")
+    p = sub.add_parser("list", help="list the registered parts: recipes, data sources, networks, losses, metrics, ...")
+    p.add_argument("kind", nargs="?", help="one of: recipes, sections, presets, sources, archs, losses, metrics, "
+                   "extractors, writers, evaluators (default: all)")
     return ap
 
 
@@ -123,8 +133,9 @@ def cmd_train(a) -> int:
     if a.device:
         a.overrides.append(f"train.device={a.device}")
     progress = False if a.no_progress else None
+    shortcuts = {k[len("opt_"):]: v for k, v in vars(a).items() if k.startswith("opt_") and v is not None}
     if a.resume:
-        if a.preset or a.overrides or a.data or a.seed is not None:
+        if a.preset or a.overrides or a.data or a.seed is not None or shortcuts:
             print("ganforge: error: --resume takes only --steps (the run keeps its own config)", file=sys.stderr)
             return 2
         res = api.resume(a.resume, steps=a.steps, progress=progress)
@@ -134,11 +145,14 @@ def cmd_train(a) -> int:
                   file=sys.stderr)
             return 2
         overrides = parse_set(a.overrides)
-        overrides.update({f"tabular.{k}": v for k in ("discrete", "target", "epochs")
-                          if (v := getattr(a, k, None)) is not None})
+        overrides.update(shortcuts)
         if a.dry_run:
-            cfg = api.resolve_config(a.preset, data=a.data, steps=a.steps, seed=a.seed, overrides=overrides)
+            cfg, derived, why = api.plan(a.preset, data=a.data, steps=a.steps, seed=a.seed, overrides=overrides)
             print(cfg.to_json())
+            for d in derived:
+                print(f"# {d.key} = {json.dumps(d.value)}: {d.why}", file=sys.stderr)
+            if why:
+                print(f"# data not read ({why}); values derived from the data are not shown", file=sys.stderr)
             return 0
         res = api.train(a.preset, data=a.data, out=a.out, steps=a.steps, seed=a.seed,
                         overrides=overrides, progress=progress)
@@ -148,32 +162,36 @@ def cmd_train(a) -> int:
     return 0
 
 
-def _sample_table(a) -> int:
+def _conditions(a) -> dict:
+    """The conditioning inputs given on the command line, in the form Generator.sample takes them."""
+    from .config import DataConfig
     from .core.errors import ConfigError
-    from .tabular import TabularGAN, write_table
-    conds = {}
-    for item in a.condition:
-        col, eq, val = item.partition("=")
-        if not eq:
-            raise ConfigError(f"--condition expects COLUMN=VALUE, got {item!r}")
-        conds[col.strip()] = val
-    rows = TabularGAN.load(a.run).sample(a.n, conditions=conds or None, seed=a.seed)
-    print(write_table(rows, a.out))
-    return 0
+    from .data import load_dataset
+    out: dict = {"label": a.label}
+    if a.condition:
+        conds = {}
+        for item in a.condition:
+            col, eq, val = item.partition("=")
+            if not eq:
+                raise ConfigError(f"--condition expects COLUMN=VALUE, got {item!r}")
+            conds[col.strip()] = val
+        out["condition"] = conds
+    if a.input:
+        out["input"] = load_dataset(DataConfig(source="auto", path=a.input, labels=False)).x
+    if a.text:
+        out["text"] = list(a.text)
+    return out
 
 
 def cmd_sample(a) -> int:
     from . import api
-    from .core.errors import ConfigError
     from .core.seed import parse_seeds
-    if a.out.lower().endswith((".csv", ".parquet", ".pq")) or a.condition:
-        return _sample_table(a)
     g = api.load(a.run)
-    if g.data_info.get("kind") == "table":
-        raise ConfigError(f"{a.run} is a tabular run: write rows with --out rows.csv (or .parquet)")
+    conditions = g.recipe.check_conditions(_conditions(a))
+    out = a.out or f"samples{g.recipe.grid_format()}"
     seeds = parse_seeds(a.seeds) if a.seeds else None
-    out = g.save(a.out, n=None if seeds else a.n, seed=a.seed, seeds=seeds, labels=a.label)
-    print(out)
+    n = a.n if a.n is not None else (len(conditions["input"]) if "input" in conditions else 64)
+    print(g.save(out, n=None if seeds else n, seed=a.seed, seeds=seeds, **conditions))
     return 0
 
 
@@ -196,56 +214,23 @@ def cmd_info(a) -> int:
     return 0
 
 
-def _eval_table(a) -> int:
-    """A tabular run (or a synthetic table file, --fake) against held-out real rows (--real)."""
-    import datetime
-    import os
-    from .core.checkpoint import atomic_write_bytes
-    from .core.errors import ConfigError
-    from .metrics.tabular import evaluate_files, evaluate_run, format_report
-    if not a.real:
-        raise ConfigError("a tabular run is measured against held-out real rows: give --real test.csv")
-    if a.run:
-        res = evaluate_run(a.run, a.real, metrics=a.metrics, target=a.target, train=a.train, n=a.n, seed=a.seed)
-    else:
-        res = evaluate_files(a.real, a.fake, metrics=a.metrics, target=a.target, train=a.train, seed=a.seed)
-    print(format_report(res))
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    where = a.run or a.fake
-    path = a.json_path or os.path.join(where if os.path.isdir(where) else os.path.dirname(os.path.abspath(where)),
-                                       "eval", f"tabular-{stamp}.json")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    atomic_write_bytes(path, json.dumps(res, indent=2, default=str).encode())
-    print(f"written: {path}")
-    return 0
-
-
-def _is_table_file(path: str | None) -> bool:
-    return bool(path) and path.lower().endswith((".csv", ".parquet", ".pq"))
-
-
-def _is_table_run(run: str) -> bool:
-    from .core import checkpoint as ckpt
-    return ckpt.load(run)[1].get("data", {}).get("kind") == "table"
-
-
 def cmd_eval(a) -> int:
-    from . import evaluate
-    if (a.run and _is_table_run(a.run)) or (not a.run and _is_table_file(a.real) and _is_table_file(a.fake)):
-        return _eval_table(a)
-    if a.run and (a.real or a.fake):
-        print("ganforge: error: give a RUN, or --real and --fake, not both", file=sys.stderr)
-        return 2
+    from . import evaluation
+    options = {"metrics": a.metrics, "n": a.n, "extractor": a.extractor, "seed": a.seed, "heldout": a.heldout,
+               "target": a.target, "train": a.train}
+    options = {k: v for k, v in options.items() if v is not None}
     if a.run:
-        res = evaluate.evaluate_run(a.run, metrics=a.metrics, n=a.n, extractor=a.extractor, seed=a.seed,
-                                    json_path=a.json_path, heldout=a.heldout)
+        if a.fake:
+            print("ganforge: error: give a RUN, or --real and --fake, not both", file=sys.stderr)
+            return 2
+        res = evaluation.evaluate_run(a.run, json_path=a.json_path, **options,
+                                      **({"real": a.real} if a.real else {}))
     elif a.real and a.fake:
-        res = evaluate.evaluate_files(a.real, a.fake, metrics=a.metrics, extractor=a.extractor, seed=a.seed,
-                                      n=a.n, json_path=a.json_path, train=a.train, heldout=a.heldout)
+        res = evaluation.evaluate_files(a.real, a.fake, json_path=a.json_path, **options)
     else:
         print("ganforge: error: give a RUN to evaluate, or both --real and --fake", file=sys.stderr)
         return 2
-    print(evaluate.format_table(res))
+    print(res["text"])
     if res.get("json"):
         print(f"written: {res['json']}")
     return 0
@@ -312,7 +297,8 @@ def _add_export(sub) -> None:
 
 def cmd_export(a) -> int:
     from .export import export_hf, export_onnx
-    print(export_onnx(a.run, a.out, opset=a.opset) if a.format == "onnx" else export_hf(a.run, a.out))
+    written = export_onnx(a.run, a.out, opset=a.opset) if a.format == "onnx" else export_hf(a.run, a.out)
+    print("\n".join(written) if isinstance(written, list) else written)
     return 0
 
 
@@ -339,7 +325,7 @@ def _add_augment(sub) -> None:
 
 def cmd_augment(a) -> int:
     from .config import parse_set
-    from .synth import augment_data
+    from .apps.synthdata import augment_data
     res = augment_data(a.data, run=a.run, out=a.out, n_per_class=a.n_per_class, per_class=a.per_class,
                        seed=a.seed, preset=a.preset, steps=a.steps, overrides=parse_set(a.overrides),
                        run_out=a.run_out, progress=False if a.no_progress else None)
@@ -350,13 +336,25 @@ def cmd_augment(a) -> int:
 
 
 def cmd_presets(a) -> int:
-    from .config import PRESETS
-    for name, p in sorted(PRESETS.items()):
-        print(f"{name:14s} data={p.get('data', {}).get('source', '-')}")
+    from .core.registry import PRESETS
+    for name, p in PRESETS.items():
+        recipe = p.get("model", {}).get("recipe", "auto")
+        print(f"{name:14s} data={p.get('data', {}).get('source', '-'):14s} recipe={recipe}")
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
+def cmd_list(a) -> int:
+    from .core.registry import ALL, suggest
+    from .core.errors import ConfigError
+    if a.kind and a.kind not in ALL:
+        raise ConfigError(f"unknown kind of part '{a.kind}'" + suggest(a.kind, list(ALL)))
+    for kind, reg in ALL.items():
+        if a.kind in (None, kind):
+            print(f"{kind:11s} {', '.join(reg.names())}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
             "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench, "export": cmd_export,
             "augment": cmd_augment}
 
@@ -380,9 +378,10 @@ def _choose_omp_wait_policy() -> None:
 def main(argv: list[str] | None = None) -> int:
     _choose_omp_wait_policy()
     from .core.errors import GanforgeError
-    a = build_parser().parse_args(argv)
-    a.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc to re-launch
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
+        a = build_parser(with_recipes=bool(args) and args[0] == "train").parse_args(args)
+        a.argv = args  # for --nproc to re-launch
         return COMMANDS[a.command](a)
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)

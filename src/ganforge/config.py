@@ -1,7 +1,15 @@
 """Typed configuration: dataclasses, presets, TOML/YAML files and ``key=value`` overrides.
 
-A resolved :class:`Config` is saved as JSON in every run folder and checkpoint, so a checkpoint can
-rebuild its own networks. Unknown keys fail with the nearest valid name suggested.
+A :class:`Config` holds the core sections every run has (data, model, loss, reg, augment, optim,
+train, eval) and the sections of the parts in use: a recipe (or data source) registers its own
+section in ``SECTIONS`` (``[tabular]``, ``[text]`` ...), and a config holds it once it is set or
+read. Allowed values (recipes, data sources, architectures, losses, extractors) and presets come
+from the registries (core/registry.py), so a new modality adds names without editing this file.
+
+A resolved config is saved as JSON in every run folder and checkpoint, so a checkpoint can rebuild
+its own networks. Unknown keys fail with the nearest valid name suggested. The config also
+remembers which keys the user set (config file, ``--set``, API arguments) as opposed to a preset:
+a recipe's ``prepare`` step may derive defaults from the data, but never for those keys.
 """
 from __future__ import annotations
 
@@ -14,11 +22,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
 from .core.errors import ConfigError
+from .core.registry import ARCHS, EXTRACTORS, LOSSES, PRESETS, RECIPES, SECTIONS, SOURCES
 
 
 @dataclass
 class DataConfig:
-    source: str = "digits"      # digits | mnist | ring8 | grid25 | stacked-mnist | folder | idx | npz | auto (from path)
+    source: str = "digits"      # a registered data source (`ganforge presets` lists them) or auto (from the path)
     path: str = ""              # file or folder; "" = built in, or searched for on GANFORGE_DATA
     size: int = 0               # image side to train at; 0 = the data's own (all images must agree)
     resize: str = "error"       # error | resize | crop: what to do with images whose size differs from `size`
@@ -26,12 +35,14 @@ class DataConfig:
     limit: int = 0              # keep this many examples after a seeded shuffle (0 = all)
     labels: bool = True         # read class labels when the source has them
     n_points: int = 100_000     # size of the toy 2-D training sets
+    stream: bool = False        # read examples from disk per batch (folders larger than memory) instead of all at once
+    workers: int = 0            # streaming: background processes that read examples (0 = in the training process)
 
 
 @dataclass
 class ModelConfig:
-    recipe: str = "auto"        # auto | gan: how a batch flows through the networks
-    arch: str = "auto"          # auto | dcgan | mlp (auto: dcgan for images, mlp for vectors)
+    recipe: str = "auto"        # auto (from the data's kind) | gan | tabular | any registered recipe
+    arch: str = "auto"          # auto | dcgan | mlp | any registered architecture (auto: dcgan for images, mlp else)
     z_dim: int = 64             # latent size
     g_width: int = 64           # dcgan: channels of G's last hidden block; mlp: hidden units
     d_width: int = 64           # dcgan: channels of D's first block; mlp: hidden units
@@ -50,7 +61,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan | rpgan | ragan (relativistic)
+    kind: str = "ns"            # minimax | ns | lsgan | hinge | wgan | rpgan | ragan (relativistic) | registered
 
 
 @dataclass
@@ -81,23 +92,6 @@ class EvalConfig:
     n: int = 2000               # generated samples per evaluation
     extractor: str = "auto"     # feature space: auto | raw | digits | lenet-mnist | random-conv | inception
     best: str = ""              # metric whose best value keeps checkpoints/best.safetensors ("" = first metric)
-
-
-@dataclass
-class TabularConfig:
-    discrete: str = ""          # comma-separated columns to model as categories (besides the inferred ones)
-    target: str = ""            # column to predict in evaluation; kept categorical when it holds whole numbers
-    target_share: float = 0.5   # share of training conditions on a discrete target (0 = all columns alike)
-    types: str = ""             # type overrides "col:type,..." (continuous|integer|categorical|boolean|datetime)
-    epochs: int = 0             # > 0: train.steps = epochs * max(rows // batch, 1) when the run starts
-    epoch_steps: int = 4        # with epochs: smaller batches for small tables so a pass is >= this many steps
-    max_modes: int = 10         # mixture components fitted per continuous column
-    mode_threshold: float = 0.005  # mixture weight below which a mode is dropped
-    gmm_rows: int = 10_000      # rows used to fit each column's mixture (0 = all)
-    tau: float = 0.2            # Gumbel-softmax temperature of G's one-hot outputs
-    dropout: float = 0.5        # dropout after each hidden layer of D
-    pool: int = 2               # training-by-sampling pool, as a multiple of the rows
-    clip: bool = True           # clip sampled numbers to the range seen in training
 
 
 @dataclass
@@ -137,6 +131,9 @@ class TrainConfig:
     collapse_drop: float = 0.5  # also warn when diversity falls below this fraction of the run's best so far; 0 = off
 
 
+CORE_SECTIONS = ("data", "model", "loss", "reg", "augment", "optim", "train", "eval")
+
+
 @dataclass
 class Config:
     preset: str = "custom"      # name the run folder and `info` report
@@ -148,94 +145,57 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    tabular: TabularConfig = field(default_factory=TabularConfig)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)       # registered sections in use
+    explicit: set[str] = field(default_factory=set, repr=False, compare=False)  # keys the user set
+
+    def __getattr__(self, name: str) -> Any:
+        """``cfg.tabular``: a registered section, made with its defaults on first use."""
+        if name.startswith("_") or name in ("extra", "explicit"):
+            raise AttributeError(name)
+        if name in self.__dict__.get("extra", {}):
+            return self.__dict__["extra"][name]
+        if name in SECTIONS:
+            return self.section(name)
+        raise AttributeError(f"'Config' has no section '{name}'")
+
+    def section(self, name: str) -> Any:
+        """The section ``name`` (core or registered); a registered one is created with its defaults."""
+        if name in CORE_SECTIONS:
+            return getattr(self, name)
+        if name not in self.extra:
+            self.extra[name] = SECTIONS.get(name, "config section")()
+        return self.extra[name]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out: dict[str, Any] = {"preset": self.preset}
+        out.update({name: dataclasses.asdict(getattr(self, name)) for name in CORE_SECTIONS})
+        out.update({name: dataclasses.asdict(sec) for name, sec in self.extra.items()})
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
-
-# ----------------------------------------------------------------------------------------------
-# Presets: small override dicts on top of the defaults.
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # 8x8 digits: a one-layer DCGAN is too shallow at this size, an MLP on the 64 pixels learns better
-    "digits": {
-        "data": {"source": "digits"},
-        "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "mlp_layers": 3},
-        # lazy R1 on top of D's spectral norm: FD 12.7 against 21.5 without, 5 and 4 seeds (docs/stability.md)
-        "reg": {"r1": 1.0, "interval": 4},
-        "train": {"steps": 4000, "batch": 64, "sample_every": 500, "ckpt_every": 500},
-    },
-    "digits-cond": {
-        "data": {"source": "digits"},
-        "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "conditional": True},
-        "train": {"steps": 4000, "batch": 64},
-    },
-    "mnist": {
-        "data": {"source": "mnist"},
-        "model": {"z_dim": 64, "g_width": 32, "d_width": 32},
-        "train": {"steps": 3000, "batch": 64},
-    },
-    # toy presets tuned with benchmarks/toy2d.py (docs/benchmarks.md, toy2d): lazy R1 keeps the modes
-    # balanced, Adam without momentum (beta1 = 0) and a high rate sharpen G's jumps between modes
-    "ring8": {
-        "data": {"source": "ring8"},
-        "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
-                  "d_norm": "none", "mlp_layers": 3},
-        "reg": {"r1": 0.01, "interval": 16},
-        "optim": {"g_lr": 2e-3, "d_lr": 2e-3, "g_betas": (0.0, 0.99), "d_betas": (0.0, 0.99)},
-        "train": {"steps": 8000, "batch": 128, "ema_beta": 0.99},
-    },
-    "grid25": {
-        "data": {"source": "grid25"},
-        "model": {"arch": "mlp", "z_dim": 2, "g_width": 128, "d_width": 128, "g_norm": "none",
-                  "d_norm": "none", "mlp_layers": 3},
-        "reg": {"r1": 0.1, "interval": 4},      # benchmarks/toy2d.py: lifted rKL from ~0.4 to ~0.005
-        # lr_decay: rates fall linearly to 0 over the last half (95.5% high quality over 10 seeds, 94.6% without)
-        "optim": {"g_lr": 1e-3, "d_lr": 1e-3, "lr_decay": 0.5},
-        "train": {"steps": 12000, "batch": 256, "ema_beta": 0.998},   # 8,000 steps: 91.6% high quality
-    },
-    # 1,000-mode Stacked MNIST (Metz et al. 2017) in the PacGAN protocol; benchmarks/stacked_mnist.py
-    "stacked-mnist": {
-        "data": {"source": "stacked-mnist"},
-        # G at width 48, D at 32: KL 0.076 / 0.066 / 0.084 on seeds 0-2 against 0.101 / 0.083 / 0.087 at width 32,
-        # 0.75x the steps per second
-        "model": {"z_dim": 64, "g_width": 48, "d_width": 32, "pack": 2},
-        # G's phase reuses D's generated batch (1.18x the steps per second on 2 threads); top-k G updates
-        # down to half the batch (at G width 32): KL 0.101 / 0.083 / 0.087 on seeds 0-2 against 0.119 / 0.120 / 0.107
-        "optim": {"share_fakes": True, "topk": 0.5},
-        # 48,000 steps (16.2 min by a 2-thread probe, Intel Xeon), EMA over ~100 steps (docs/stability.md)
-        "train": {"steps": 48000, "batch": 64, "ema_beta": 0.99},
-    },
-    "folder": {
-        "data": {"source": "folder", "size": 32, "resize": "resize"},
-        "train": {"steps": 5000},
-    },
-    "tabular": {  # CTGAN's settings (Xu et al. 2019): WGAN-GP, pack 10, batch 500, Adam (0.5, 0.9)
-        "data": {"source": "tabular"},
-        "model": {"recipe": "tabular", "z_dim": 128, "g_width": 256, "d_width": 256, "mlp_layers": 2, "pack": 10},
-        "loss": {"kind": "wgan"},
-        "reg": {"gp": 10.0, "interval": 1},
-        "optim": {"g_betas": (0.5, 0.9), "d_betas": (0.5, 0.9)},
-        "train": {"batch": 500, "sample_every": 0, "ckpt_every": 2000, "ema_beta": 0.99},
-        "tabular": {"epochs": 300},
-    },
-}
+    def copy(self) -> Config:
+        cfg = from_dict(self.to_dict())
+        cfg.explicit = set(self.explicit)
+        return cfg
 
 
 def preset_names() -> list[str]:
-    return sorted(PRESETS)
+    return PRESETS.names()
 
 
 # ----------------------------------------------------------------------------------------------
 # Building and overriding.
 
-def _section_types() -> dict[str, type]:
-    hints = get_type_hints(Config)
-    return {f.name: hints[f.name] for f in fields(Config) if f.name != "preset"}
+def _section_type(name: str) -> type | None:
+    if name in CORE_SECTIONS:
+        return get_type_hints(Config)[name]
+    return SECTIONS.get(name, "config section") if name in SECTIONS else None
+
+
+def _section_names() -> list[str]:
+    return list(CORE_SECTIONS) + SECTIONS.names()
 
 
 def _coerce(value: Any, typ: Any, key: str) -> Any:
@@ -285,27 +245,29 @@ def _suggest(name: str, valid: list[str]) -> str:
 
 def _all_keys() -> list[str]:
     keys = ["preset"]
-    for sec, typ in _section_types().items():
-        keys += [f"{sec}.{f.name}" for f in fields(typ)]
+    for sec in _section_names():
+        keys += [f"{sec}.{f.name}" for f in fields(_section_type(sec))]
     return keys
 
 
-def apply_dict(cfg: Config, overrides: dict[str, Any], where: str = "config") -> Config:
-    """Apply a nested {section: {key: value}} dict (or dotted keys) to ``cfg`` in place."""
-    sections = _section_types()
+def apply_dict(cfg: Config, overrides: dict[str, Any], where: str = "config", explicit: bool = True) -> Config:
+    """Apply a nested {section: {key: value}} dict (or dotted keys) to ``cfg`` in place.
+
+    ``explicit``: the keys count as set by the user (False for presets)."""
     for key, value in overrides.items():
         if "." in key:
             sec, _, sub = key.partition(".")
-            apply_dict(cfg, {sec: {sub: value}}, where)
+            apply_dict(cfg, {sec: {sub: value}}, where, explicit)
             continue
         if key == "preset":
             cfg.preset = _coerce(value, str, "preset")
             continue
-        if key not in sections:
-            raise ConfigError(f"unknown {where} section '{key}'" + _suggest(key, list(sections) + ["preset"]))
+        typ = _section_type(key)
+        if typ is None:
+            raise ConfigError(f"unknown {where} section '{key}'" + _suggest(key, _section_names() + ["preset"]))
         if not isinstance(value, dict):
             raise ConfigError(f"{where} section '{key}' must be a table of keys, got {value!r}")
-        obj = getattr(cfg, key)
+        obj = cfg.section(key)
         hints = get_type_hints(type(obj))
         names = [f.name for f in fields(obj)]
         for sub, v in value.items():
@@ -314,6 +276,8 @@ def apply_dict(cfg: Config, overrides: dict[str, Any], where: str = "config") ->
                 raise ConfigError(f"unknown {where} key '{key}.{sub}'"
                                   + _suggest(f"{key}.{sub}", full))
             setattr(obj, sub, _coerce(v, hints[sub], f"{key}.{sub}"))
+            if explicit:
+                cfg.explicit.add(f"{key}.{sub}")
     return cfg
 
 
@@ -363,14 +327,24 @@ def load_file(path: str) -> dict[str, Any]:
 
 def from_dict(d: dict[str, Any]) -> Config:
     """Exact inverse of Config.to_dict (used to rebuild a run's config from its JSON)."""
-    return apply_dict(Config(), d)
+    for name in d:
+        if name != "preset" and _section_type(name) is None:
+            raise ConfigError(f"the config has a section '{name}' that no installed part defines; install the "
+                              "plug-in that adds it (ganforge.recipes entry point) or remove the section")
+    cfg = apply_dict(Config(), d, explicit=False)
+    return cfg
+
+
+def preset(name: str) -> dict[str, Any]:
+    """A preset's override dict (a copy)."""
+    return json.loads(json.dumps(PRESETS.get(name)))
 
 
 def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Config:
     """A preset name or a config file, then overrides, then validation."""
     cfg = Config()
     if name_or_file in PRESETS:
-        apply_dict(cfg, PRESETS[name_or_file], f"preset '{name_or_file}'")
+        apply_dict(cfg, PRESETS.get(name_or_file), f"preset '{name_or_file}'", explicit=False)
         cfg.preset = name_or_file
     elif name_or_file.endswith((".toml", ".yaml", ".yml", ".json")) or os.path.sep in name_or_file:
         data = load_file(name_or_file)
@@ -378,7 +352,7 @@ def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Confi
         if base is not None:
             if base not in PRESETS:
                 raise ConfigError(f"unknown preset '{base}' in {name_or_file}" + _suggest(str(base), preset_names()))
-            apply_dict(cfg, PRESETS[base], f"preset '{base}'")
+            apply_dict(cfg, PRESETS.get(base), f"preset '{base}'", explicit=False)
         cfg.preset = base or os.path.splitext(os.path.basename(name_or_file))[0]
         apply_dict(cfg, data, f"config file {name_or_file}")
     else:
@@ -389,38 +363,43 @@ def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Confi
     return cfg
 
 
-_CHOICES = {
-    "data.source": ["digits", "mnist", "ring8", "grid25", "stacked-mnist", "folder", "idx", "npz", "auto",
-                    "tabular"],
-    "data.resize": ["error", "resize", "crop"],
-    "model.arch": ["auto", "dcgan", "mlp"],
-    "model.g_norm": ["batch", "none"],
-    "model.d_norm": ["batch", "spectral", "none"],
-    "model.cond_g": ["embed", "cbn"],
-    "model.cond_d": ["projection"],
-    "loss.kind": ["minimax", "ns", "lsgan", "hinge", "wgan", "rpgan", "ragan"],
-    "train.device": ["auto", "cpu", "cuda", "mps"],
-}
+def choices() -> dict[str, list[str]]:
+    """Allowed values of the keys that name a part: the registries' names, plus fixed lists."""
+    return {
+        "data.source": SOURCES.names() + ["auto"],
+        "data.resize": ["error", "resize", "crop"],
+        "model.recipe": ["auto"] + RECIPES.names(),
+        "model.arch": ["auto"] + ARCHS.names(),
+        "model.g_norm": ["batch", "none"],
+        "model.d_norm": ["batch", "spectral", "none"],
+        "model.cond_g": ["embed", "cbn"],
+        "model.cond_d": ["projection"],
+        "loss.kind": LOSSES.names(),
+        "eval.extractor": ["auto"] + EXTRACTORS.names(),
+        "train.device": ["auto", "cpu", "cuda", "mps"],
+    }
+
 
 _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_speed", "eval.n",
              "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
-                 "train.threads", "data.size", "data.limit", "optim.clip_grad", "optim.g_lr", "optim.d_lr",
-                 "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2", "reg.label_smooth",
-                 "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries", "train.collapse_every"]
+                 "train.threads", "data.size", "data.limit", "data.workers", "optim.clip_grad", "optim.g_lr",
+                 "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2",
+                 "reg.label_smooth", "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries",
+                 "train.collapse_every"]
 
 
 def get(cfg: Config, key: str) -> Any:
     sec, _, sub = key.partition(".")
-    return getattr(getattr(cfg, sec), sub)
+    return getattr(cfg.section(sec), sub)
 
 
 def validate(cfg: Config) -> Config:
-    for key, choices in _CHOICES.items():
+    for key, allowed in choices().items():
         v = get(cfg, key)
-        if v not in choices:
-            raise ConfigError(f"{key} = {v!r} is not one of: {', '.join(choices)}" + _suggest(str(v), choices))
+        if v not in allowed:
+            raise ConfigError(f"{key} = {v!r} is not one of: {', '.join(allowed)}" + _suggest(str(v), allowed))
     for key in _POSITIVE:
         if get(cfg, key) <= 0:
             raise ConfigError(f"{key} must be positive, got {get(cfg, key)}")
@@ -442,4 +421,28 @@ def validate(cfg: Config) -> Config:
         b = get(cfg, key)
         if not all(0.0 <= x < 1.0 for x in b):
             raise ConfigError(f"{key} must be two numbers in [0, 1), got {b}")
+    for name, sec in cfg.extra.items():  # a registered section checks its own values
+        check = getattr(sec, "validate", None)
+        if check is not None:
+            check()
     return cfg
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value a recipe's ``prepare`` chose from the data, and why (shown by --dry-run, kept in data.json)."""
+    key: str
+    value: Any
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "why": self.why}
+
+
+def derive(cfg: Config, key: str, value: Any, why: str) -> Derived | None:
+    """Set ``key`` to ``value`` unless the user set it; the record of the change (None when left alone)."""
+    if key in cfg.explicit or get(cfg, key) == value:
+        return None
+    sec, _, sub = key.partition(".")
+    setattr(cfg.section(sec), sub, value)
+    return Derived(key, value, why)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganforge.config import DataConfig, TabularConfig
+from ganforge.config import DataConfig
+from ganforge.recipes.tabular import TabularConfig
 from ganforge.core.errors import ConfigError, DataError
 from ganforge.data import load_dataset
 from ganforge.data.tabular import infer_types, read_table, table_dataset, training_pool

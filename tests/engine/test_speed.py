@@ -16,6 +16,9 @@ class _Batches:
     def __init__(self, x):
         self.x = x
 
+    def channels_last(self):
+        self.x = self.x.contiguous(memory_format=torch.channels_last)
+
 
 def _dcgan(**kw):
     cfg = resolve("mnist", {"model.z_dim": 8, "model.g_width": 8, "model.d_width": 8, **kw})

@@ -117,7 +117,7 @@ def test_directions_orthonormal_and_variance(gen, tmp_path):
     edits = res.arrays["edits"]
     assert edits.shape == (4, 5, 1, 8, 8)
     # the middle column (0 sigma) is the base sample itself in every row
-    base = gen.recipe.to_output(gen.recipe.generate({"z": torch.randn(1, 8, generator=torch.Generator().manual_seed(0))}))
+    base = gen.recipe.to_numpy(gen.recipe.generate({"z": torch.randn(1, 8, generator=torch.Generator().manual_seed(0))}))
     assert all(np.array_equal(edits[i, 2], base[0]) for i in range(4))
     assert (tmp_path / "directions.png").exists() and (tmp_path / "directions.json").exists()
 
@@ -165,7 +165,7 @@ def test_memorise_finds_training_image_itself(gen, tmp_path):
 
 
 def test_project_recovers_a_generated_sample(gen, tmp_path):
-    target = gen.recipe.to_output(gen.sample(seeds=[42]))[0, 0]  # (8, 8) uint8
+    target = gen.recipe.to_numpy(gen.sample(seeds=[42]))[0, 0]  # (8, 8) uint8
     png = tmp_path / "target.png"
     Image.fromarray(target).save(png)
     res = explore.project(gen, image=str(png), steps=150, out=str(tmp_path))

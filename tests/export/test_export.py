@@ -35,13 +35,13 @@ def test_onnx_matches_pytorch_at_any_batch(runs, which):
     names = [i.name for i in sess.get_inputs()]
     assert names == (["z", "y"] if which == "cond" else ["z"])
     for n in (1, 5, 33):  # the batch axis is dynamic
-        inputs = g.recipe.latents_for(n, seed=n)
+        inputs = g.recipe.sample_inputs(n, seed=n)
         ref = g.recipe.generate(inputs).numpy()                       # (n, 1, 8, 8) in [-1, 1]
         out = sess.run(None, {k: inputs[k].numpy() for k in names})[0]
         assert out.shape == ref.shape == (n, 1, 8, 8)
         assert np.abs(out - ref).max() < 1e-4
     # the export is G_ema, not G: a different network after training steps with EMA
-    inputs = g.recipe.latents_for(4, seed=0)
+    inputs = g.recipe.sample_inputs(4, seed=0)
     live = g.recipe.generate(inputs, net="G").numpy()
     assert np.abs(sess.run(None, {k: inputs[k].numpy() for k in names})[0] - live).max() > 1e-4
 
@@ -50,8 +50,10 @@ def test_hf_folder_round_trip(runs):
     root, plain, cond = runs
     for run, name in ((plain, "hf-plain"), (cond, "hf-cond")):
         out = export_hf(run, str(root / name))
-        doc = json.loads((root / name / "config.json").read_text())
-        assert doc["library_name"] == "ganforge" and doc["net"] == "G_ema"
+        doc = json.loads((root / name / "model_index.json").read_text())
+        assert doc["library_name"] == "ganforge" and doc["recipe"] == "gan"
+        assert doc["components"]["generator"]["net"] == "G_ema"
+        assert doc["components"]["generator"]["inputs"]["z"] == [None, 8]
         assert doc["config"]["model"]["z_dim"] == 8 and doc["data"]["shape"] == [1, 8, 8]
         g, h = api.load(run), api.load(out)
         assert h.num_classes == g.num_classes and h.step == g.step
@@ -60,15 +62,30 @@ def test_hf_folder_round_trip(runs):
         assert torch.equal(a, b)
 
 
-def test_hf_export_over_a_killed_one_leaves_only_its_two_files(runs):
+def test_folders_of_the_earlier_one_generator_layout_still_load(runs, tmp_path):
+    from safetensors.torch import save_file
+    _, plain, _ = runs
+    g = api.load(plain)
+    old = tmp_path / "old"
+    old.mkdir()
+    save_file({k: v.contiguous() for k, v in g.recipe.nets["G_ema"].state_dict().items()},
+              str(old / "model.safetensors"))
+    (old / "config.json").write_text(json.dumps({"library_name": "ganforge", "model_type": "ganforge-generator",
+                                                 "net": "G_ema", "step": g.step, "config": g.config.to_dict(),
+                                                 "data": g.data_info}))
+    assert torch.equal(api.load(str(old)).sample(5, seed=4), g.sample(5, seed=4))
+
+
+def test_hf_export_over_a_killed_one_leaves_only_its_files(runs):
     root, plain, _ = runs
     out = root / "hf-again"
-    out.mkdir()
+    (out / "generator").mkdir(parents=True)
     # what a kill in the middle of an earlier export leaves: ours and the safetensors writer's temp files
-    (out / "model.safetensors.tmp-4242").write_bytes(b"half")
+    (out / "generator" / "model.safetensors.tmp-4242").write_bytes(b"half")
     (out / ".tmpAb12Cd").write_bytes(b"half")
     export_hf(plain, str(out))
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [
+        "generator", "generator/model.safetensors", "model_index.json"]
     assert torch.equal(api.load(str(out)).sample(3, seed=1), api.load(plain).sample(3, seed=1))
 
 
@@ -91,4 +108,4 @@ def test_cli_export(runs, tmp_path):
     assert main(["export", plain, "--format", "onnx", "--out", str(tmp_path / "g.onnx")]) == 0
     assert (tmp_path / "g.onnx").stat().st_size > 1000
     assert main(["export", plain, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
-    assert (tmp_path / "hf" / "model.safetensors").exists()
+    assert (tmp_path / "hf" / "generator" / "model.safetensors").exists()

@@ -17,7 +17,7 @@ def _gauss(rng, n, d=8, shift=0.0):
 def test_compute_defaults_with_floors_is_json():
     rng = np.random.default_rng(0)
     real, fake = _gauss(rng, 1000), _gauss(rng, 400, shift=0.5)
-    out = compute(None, real, fake, seed=0, kind="image", kid_subsets=4)
+    out = compute(None, real, fake, seed=0, kid_subsets=4)
     for key in ("fd", "kid", "kid_std", "precision", "recall", "density", "coverage"):
         assert isinstance(out[key], float) and isinstance(out[key + "_floor"], float)
     assert out["fd"] > 5 * out["fd_floor"] and out["kid"] > out["kid_floor"]
@@ -58,12 +58,12 @@ def test_vector_defaults_add_toy_modes_and_floor_off_uses_all_samples():
     rng = np.random.default_rng(3)
     real = means[rng.integers(0, 2, 400)] + 0.01 * rng.standard_normal((400, 2))
     fake = means[np.zeros(100, dtype=int)] + 0.01 * rng.standard_normal((100, 2))  # one mode only
-    assert default_metrics("vector") == ["fd", "kid", "pr", "dc"]
-    assert default_metrics("vector", {"means": means, "sigma": 0.01})[-1] == "toy_modes"
-    out = compute(None, real, fake, kind="vector", floor=False, means=means, sigma=0.01, kid_subsets=5)
+    assert default_metrics() == ["fd", "kid", "pr", "dc"]
+    assert default_metrics({"means": means, "sigma": 0.01})[-1] == "toy_modes"
+    out = compute(None, real, fake, floor=False, means=means, sigma=0.01, kid_subsets=5)
     assert out["modes"] == 1 and out["reverse_kl"] == pytest.approx(np.log(2))
     assert out["protocol"]["n_eval"] is None and "fd_floor" not in out
-    floored = compute("toy_modes", real, fake, kind="vector", means=means, sigma=0.01)
+    floored = compute("toy_modes", real, fake, means=means, sigma=0.01)
     assert floored["modes_floor"] == 2 and floored["reverse_kl_floor"] < 0.05
 
 
@@ -84,24 +84,24 @@ def test_registry_errors_suggest_names():
         compute(["fdd"], real, fake)
     with pytest.raises(ConfigError, match="did you mean 'precision_recall'"):
         compute("precison_recall", real, fake)
-    with pytest.raises(ConfigError, match="applies to vector data, not image"):
-        compute(["toy_modes"], real, fake, means=np.zeros((2, 8)), sigma=1.0)
+    with pytest.raises(ConfigError, match="2-D mixture means, not 8-D features"):
+        compute(["toy_modes"], real, fake, means=np.zeros((2, 2)), sigma=1.0)
     with pytest.raises(ConfigError, match="needs train_feats, heldout_feats"):
         compute(["memorisation"], real, fake)
     with pytest.raises(ConfigError, match="did you mean 'kid_subsets'"):
         compute(["kid"], real, fake, kid_subset=3)
-    with pytest.raises(ConfigError, match="unknown data kind"):
-        compute(None, real, fake, kind="images")
 
 
-def test_register_custom_metric(monkeypatch):
-    monkeypatch.setattr(registry, "_METRICS", dict(registry._METRICS))
-    registry.register("mean_gap", kinds=("vector",))(
-        lambda r, f, ctx: {"mean_gap": float(np.abs(np.mean(r) - np.mean(f)))})
-    rng = np.random.default_rng(6)
-    out = compute(["mean_gap", "fd"], _gauss(rng, 200), _gauss(rng, 100, shift=2.0), kind="vector")
-    assert out["mean_gap"] > 1.5 > out["mean_gap_floor"]
-    assert "mean_gap" in registry.available("vector") and "mean_gap" not in registry.available("image")
+def test_register_custom_metric():
+    registry.register("mean_gap")(lambda r, f, ctx: {"mean_gap": float(np.abs(np.mean(r) - np.mean(f)))})
+    try:
+        rng = np.random.default_rng(6)
+        out = compute(["mean_gap", "fd"], _gauss(rng, 200), _gauss(rng, 100, shift=2.0))
+        assert out["mean_gap"] > 1.5 > out["mean_gap_floor"]
+        assert "mean_gap" in registry.available()
+    finally:
+        registry.METRICS.unregister("mean_gap")
+    assert "mean_gap" not in registry.available()
 
 
 BAD_CALLS = {

@@ -1,6 +1,8 @@
 """The tabular recipe end to end: tiny fits, sampling rules, conditions, save/load, exact resume, CLI."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,10 +124,20 @@ def test_cli_train_sample_eval(tmp_path, capsys):
     df.iloc[:150].to_csv(tmp_path / "train.csv", index=False)
     df.iloc[150:].to_csv(tmp_path / "test.csv", index=False)
     run = str(tmp_path / "run")
-    sets = sum((["--set", f"{k}={v}"] for k, v in TINY.items()), [])
+    small = {k: v for k, v in TINY.items() if k not in ("train.batch", "model.pack")}
+    sets = sum((["--set", f"{k}={v}"] for k, v in small.items()), [])
     assert main(["train", "tabular", "--data", str(tmp_path / "train.csv"), "--out", run, "--epochs", "3",
                  "--target", "income", "--no-progress"] + sets) == 0
-    assert "steps: 12" in capsys.readouterr().out   # 3 epochs of 4 batches: 40 rows shrink to 36 on a small table
+    assert "steps: 12" in capsys.readouterr().out   # 3 epochs of 4 batches: 500 rows shrink to 36 on a small table
+    derived = {d["key"]: d["value"] for d in json.loads((tmp_path / "run" / "data.json").read_text())["derived"]}
+    assert derived == {"train.batch": 36, "model.pack": 4, "train.steps": 12}
+    # a batch the user sets is never changed behind their back: 3 epochs of 150 // 40 batches
+    assert main(["train", "tabular", "--data", str(tmp_path / "train.csv"), "--epochs", "3", "--dry-run",
+                 "--set", "train.batch=40"] + sets) == 0
+    out, err = capsys.readouterr()
+    cfg = json.loads(out)
+    assert cfg["train"]["batch"] == 40 and cfg["train"]["steps"] == 9 and cfg["model"]["pack"] == 10
+    assert "train.steps = 9: tabular.epochs=3" in err
     out = str(tmp_path / "rows.csv")
     assert main(["sample", run, "--n", "50", "--out", out, "--condition", "income=>50K"]) == 0
     rows = pd.read_csv(out)

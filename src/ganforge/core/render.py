@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 from PIL import Image
@@ -26,16 +25,9 @@ def grid_image(x: np.ndarray, nrow: int | None = None, pad: int = 1, upscale: in
     return img
 
 
-def save_image_grid(x: np.ndarray, path: str, nrow: int | None = None) -> None:
-    img = grid_image(x, nrow)
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    img.save(tmp)
-    os.replace(tmp, path)
-
-
-def save_scatter(points: np.ndarray, path: str, reference: np.ndarray | None = None,
-                 modes: np.ndarray | None = None, title: str = "") -> None:
-    """2-D samples as a scatter plot, with real data and mixture means behind them when given."""
+def scatter_figure(points: np.ndarray, reference: np.ndarray | None = None, modes: np.ndarray | None = None,
+                   title: str = ""):
+    """2-D samples as a scatter plot (a matplotlib figure), with real data and mixture means behind them."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -50,7 +42,4 @@ def save_scatter(points: np.ndarray, path: str, reference: np.ndarray | None = N
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", fontsize=7, markerscale=3)
     fig.tight_layout()
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    return fig

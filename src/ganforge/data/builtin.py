@@ -21,6 +21,7 @@ import torch
 from ..core.errors import DataError
 from .dataset import Dataset, images_to_float, seeded
 from .images import read_idx_images
+from .sources import Source, data_roots, register_source
 
 MNIST_NAMES = ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte",
                "train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")
@@ -30,12 +31,6 @@ DIGIT_NAMES = [str(k) for k in range(10)]
 
 # ----------------------------------------------------------------------------------------------
 # Search path
-
-def data_roots() -> list[str]:
-    """The folders listed in GANFORGE_DATA, in order."""
-    env = os.environ.get("GANFORGE_DATA", "")
-    return [os.path.expanduser(p) for p in env.split(os.pathsep) if p.strip()]
-
 
 def _search(relpath: str, explicit: str = "") -> tuple[str | None, list[str]]:
     """(found path or None, folders looked in). Each root is tried with relpath and its tails, so a
@@ -135,3 +130,12 @@ def load_stacked_mnist(explicit: str = "", n: int = STACKED_MNIST_CAP, seed: int
     return Dataset(x=images_to_float(stacked, 0.0, 255.0), y=y, kind="image", name="stacked-mnist",
                    value_range=(0.0, 255.0),
                    class_names=[f"{k:03d}" for k in range(1000)] if y is not None else None)
+
+
+register_source("digits", Source(lambda cfg, seed, path: load_digits(cfg.data.labels), kind="image",
+                                 holds_out=True))
+register_source("mnist", Source(lambda cfg, seed, path: load_mnist(cfg.data.path, cfg.data.labels),
+                                path="search", kind="image", holds_out=True))
+register_source("stacked-mnist", Source(
+    lambda cfg, seed, path: load_stacked_mnist(cfg.data.path, cfg.data.n_points, seed, cfg.data.labels, cfg.data.limit),
+    path="search", kind="image"))

@@ -1,12 +1,19 @@
-"""The in-memory data set every source is loaded into, and the tensor helpers the readers share.
+"""The in-memory data set most sources load into, and the tensor helpers the readers share.
+
+An example is a dict of named tensors: ``x`` (what G learns to make), ``y`` (class labels, when the
+data has them) and whatever else a source adds under its own name in ``extra`` (a paired target
+image, token ids, a speaker id), each a tensor whose first axis runs over the examples. ``meta``
+holds JSON-able facts the recipe needs to rebuild itself without the data (a vocabulary, mixture
+means), copied into ``info()``.
 
 Images live as one float32 tensor (N, C, H, W) scaled to [-1, 1]; the pixel range it came from is
 kept in ``value_range`` so samples can be mapped back. Vectors (toy 2-D sets, tabular NPZ) stay
-unscaled as (N, D).
+unscaled as (N, D). Data sets larger than memory stream from disk instead (stream.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,6 +36,9 @@ class Dataset:
     class_names: list[str] | None
     modes: torch.Tensor | None = None   # toy 2-D: (M, 2) mixture means
     sigma: float | None = None          # toy 2-D: mixture std
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)   # more per-example tensors, (N, ...) each
+    meta: dict[str, Any] = field(default_factory=dict)             # JSON-able facts for info()
+    streaming = False
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -45,10 +55,27 @@ class Dataset:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
 
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every per-example tensor by name: x, y (when labelled) and the extras."""
+        out = {"x": self.x, **({"y": self.y} if self.y is not None else {})}
+        out.update(self.extra)
+        return out
+
+    def examples(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The examples at ``index`` as one dict of tensors (a batch)."""
+        return {k: v[index] for k, v in self.tensors().items()}
+
     def subset(self, index: torch.Tensor) -> Dataset:
         """The examples at ``index`` (a 1-D long tensor), everything else shared."""
         return replace(self, x=self.x[index], y=None if self.y is None else self.y[index],
-                       class_names=None if self.class_names is None else list(self.class_names))
+                       class_names=None if self.class_names is None else list(self.class_names),
+                       extra={k: v[index] for k, v in self.extra.items()})
+
+    def take(self, n: int, seed: int = 0) -> Dataset:
+        """At most ``n`` examples in memory (a seeded pick when there are more); all of them as they are."""
+        if n >= len(self):
+            return self
+        return self.subset(torch.randperm(len(self), generator=seeded(seed))[:n].sort().values)
 
     def split(self, frac: float, seed: int) -> tuple[Dataset, Dataset]:
         """Seeded disjoint split: the first part holds round(frac * N) examples, the second the rest.
@@ -76,7 +103,11 @@ class Dataset:
         }
         if self.modes is not None:
             out["n_modes"] = int(self.modes.shape[0])
+            out["modes"] = self.modes.tolist()
             out["sigma"] = float(self.sigma) if self.sigma is not None else None
+        if self.extra:
+            out["extra"] = {k: list(v.shape[1:]) for k, v in self.extra.items()}
+        out.update(self.meta)
         return out
 
 

@@ -13,6 +13,7 @@ import os
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from PIL import Image
 
 from ..core.errors import DataError
 from .dataset import Dataset, check_labels, images_to_float, limit_indices, numbered_classes
+from .sources import Source, register_source
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 _GREY_MODES = {"1", "L", "LA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
@@ -53,9 +55,25 @@ def list_images(root: str) -> tuple[list[str], list[int] | None, list[str] | Non
     return files, [index[t] for t in tops], class_names
 
 
-def read_folder(root: str, channels: int = 0, size: int = 0, resize: str = "error",
-                limit: int = 0, seed: int = 0) -> Dataset:
-    """Decode a folder of images into one (N, C, S, S) tensor; ``limit`` is applied before decoding."""
+@dataclass
+class FolderPlan:
+    """What reading a folder will give, from the file headers alone (no pixels decoded)."""
+    root: str
+    files: list[str]
+    labels: torch.Tensor | None     # int64 (N,) from the class sub-folders
+    class_names: list[str] | None
+    channels: int
+    size: int
+    resize: str
+
+    def decode(self, i: int) -> np.ndarray:
+        """Example ``i`` as uint8 (C, S, S)."""
+        return _decode(self.files[i], self.channels, self.size, self.resize)
+
+
+def plan_folder(root: str, channels: int = 0, size: int = 0, resize: str = "error",
+                limit: int = 0, seed: int = 0) -> FolderPlan:
+    """The files to read (after ``limit``), their labels, and the channels and side every image gets."""
     files, labels, class_names = list_images(root)
     keep = limit_indices(len(files), limit, seed)
     if keep is not None:
@@ -64,12 +82,19 @@ def read_folder(root: str, channels: int = 0, size: int = 0, resize: str = "erro
     heads = [_header(p) for p in files]  # (mode, width, height) without decoding the pixels
     c = _pick_channels(files, heads, channels)
     s = _pick_size(files, heads, size, resize)
-    arr = np.empty((len(files), c, s, s), dtype=np.uint8)  # (N, C, S, S)
-    for i, path in enumerate(files):
-        arr[i] = _decode(path, c, s, resize)
     y = None if labels is None else check_labels(np.array(labels), len(files), root)
-    return Dataset(x=images_to_float(arr, 0.0, 255.0), y=y, kind="image", name=root,
-                   value_range=(0.0, 255.0), class_names=class_names)
+    return FolderPlan(root, files, y, class_names, c, s, resize)
+
+
+def read_folder(root: str, channels: int = 0, size: int = 0, resize: str = "error",
+                limit: int = 0, seed: int = 0) -> Dataset:
+    """Decode a folder of images into one (N, C, S, S) tensor; ``limit`` is applied before decoding."""
+    plan = plan_folder(root, channels, size, resize, limit, seed)
+    arr = np.empty((len(plan.files), plan.channels, plan.size, plan.size), dtype=np.uint8)  # (N, C, S, S)
+    for i in range(len(plan.files)):
+        arr[i] = plan.decode(i)
+    return Dataset(x=images_to_float(arr, 0.0, 255.0), y=plan.labels, kind="image", name=root,
+                   value_range=(0.0, 255.0), class_names=plan.class_names)
 
 
 def _header(path: str) -> tuple[str, int, int]:
@@ -304,3 +329,25 @@ def _read_bytes(path: str) -> bytes:
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def _load_folder(cfg, seed: int, path: str):
+    d = cfg.data
+    if d.stream:
+        from .stream import FolderStream
+        return FolderStream(plan_folder(path, d.channels, d.size, d.resize, d.limit, seed), d.labels)
+    return read_folder(path, d.channels, d.size, d.resize, d.limit, seed)
+
+
+def _is_idx(path: str) -> bool:
+    low = os.path.basename(path).lower()
+    return os.path.isfile(path) and ("idx" in low or low.endswith(("-ubyte", "-ubyte.gz")))
+
+
+register_source("folder", Source(_load_folder, path="folder", kind="image", holds_out=True, streams=True,
+                                 infer=os.path.isdir))
+register_source("idx", Source(lambda cfg, seed, path: read_idx_dataset(path, cfg.data.labels), path="file",
+                              kind="image", holds_out=True, infer=_is_idx))
+register_source("npz", Source(lambda cfg, seed, path: read_npz(path, cfg.data.labels), path="file",
+                              holds_out=True, infer=lambda p: os.path.isfile(p) and p.lower().endswith((".npz", ".npy")),
+                              infer_order=1))

@@ -22,6 +22,7 @@ import torch
 
 from ..core.errors import ConfigError, DataError
 from .dataset import Dataset
+from .sources import Source, register_source
 from .tabular_transform import COLUMN_TYPES, DISCRETE_TYPES, TableTransformer, condition_weights
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
@@ -219,11 +220,17 @@ def table_dataset(df: pd.DataFrame, tab, seed: int, name: str = "table") -> Tabu
 
 
 def load_tabular(cfg, tab, seed: int, path: str) -> TabularDataset:
-    """data.source=tabular: read ``path`` and build the training set with the tabular settings."""
+    """data.source=tabular: read ``path`` and build the training set with the tabular settings
+    (``cfg``: the DataConfig, ``tab``: the [tabular] section)."""
     df = read_table(path)
     if cfg.limit and cfg.limit < len(df):
         df = df.sample(n=cfg.limit, random_state=seed).reset_index(drop=True)
     return table_dataset(df, tab, seed, name=path)
+
+
+register_source("tabular", Source(lambda cfg, seed, path: load_tabular(cfg.data, cfg.section("tabular"), seed, path),
+                                  path="file", kind="table", finish=False, infer_order=2,
+                                  infer=lambda p: os.path.isfile(p) and p.lower().endswith((".csv", ".parquet", ".pq"))))
 
 
 __all__ = ["read_table", "infer_types", "parse_types", "split_names", "training_pool", "table_dataset",

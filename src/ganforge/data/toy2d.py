@@ -17,6 +17,7 @@ import torch
 
 from ..core.errors import DataError
 from .dataset import Dataset, seeded
+from .sources import Source, register_source
 
 
 def ring_modes(k: int = 8, radius: float = 1.0) -> torch.Tensor:
@@ -60,3 +61,8 @@ def make_toy(name: str, n: int, seed: int = 0, labels: bool = True) -> Dataset:
         class_names=[str(k) for k in range(modes.shape[0])] if labels else None,
         modes=modes.clone(), sigma=sigma,
     )
+
+
+for _name in TOY_SETS:
+    register_source(_name, Source(lambda cfg, seed, path, name=_name: make_toy(name, cfg.data.n_points, seed,
+                                                                                 cfg.data.labels), kind="vector"))

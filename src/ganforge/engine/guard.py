@@ -119,10 +119,8 @@ class CollapseAlarm:
         self.drop, self.best = float(c.collapse_drop), 0.0
         self.reference = 0.0
         if self.every > 0:
-            x = trainer.dataset.x
-            n = min(int(trainer.grid_inputs["z"].shape[0]), x.shape[0])
-            idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(c.seed + 4242))[:n]
-            self.reference = mean_pairwise_distance(x[idx])
+            # the data's own diversity, over as many examples as the grid shows
+            self.reference = mean_pairwise_distance(trainer.dataset.take(int(c.n_grid), c.seed + 4242).x)
 
     def due(self, step: int) -> bool:
         return self.every > 0 and step % self.every == 0 and self.reference > 0

@@ -22,7 +22,7 @@ from ..core.errors import CheckpointError
 from ..core.log import Progress, StatsWriter, truncate_stats
 from ..core.seed import global_rng_state, make_generator, seed_all, set_global_rng_state
 from ..recipes import Batch, Recipe, build_recipe
-from .batches import BatchSource
+from .batches import make_batches
 from .ema import EmaPair, ema_beta
 from .speed import use_channels_last
 from .guard import Guard
@@ -58,9 +58,9 @@ class Trainer:
         dist.init_from_env(t.device)  # no-op unless launched by torchrun / --nproc
         self.device = resolve_device(t.device)
         seed_all(t.seed)
-        self.data_info = data_info(dataset)
+        self.data_info = dataset.info()
         self.recipe: Recipe = build_recipe(cfg, self.data_info, self.device)
-        dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights
+        dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights (frozen: from file)
         self.opts = {
             name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],
                                    lr=spec.lr, betas=spec.betas, **adam_impl(self.device))
@@ -76,11 +76,12 @@ class Trainer:
                      for name, src in self.recipe.ema.items()}
         self.gen = make_generator(dist.noise_seed(t.seed) * 1_000_003 + 1, self.device)  # this rank's noise
         self.recipe.gen = self.gen
-        self.batches = BatchSource(dataset, dist.shard_batch(t.batch), t.seed, self.device,
-                                   dist.rank(), dist.world())  # train.batch is the global batch
+        self.batches = make_batches(dataset, dist.shard_batch(t.batch), t.seed, self.device, dist.rank(),
+                                    dist.world(), cfg.data.workers)  # train.batch is the global batch
         use_channels_last(self.recipe.nets, self.batches, self.device,
                           getattr(t, "channels_last", "auto"))  # see engine/speed.py
         self.step = 0
+        self.acc: dict[str, Any] = {}   # on-device stat sums since the last log line ("n_<key>": counts)
         self.last_stats: dict[str, float] = {}
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")
         self.sample_dir = os.path.join(run_dir, "samples")
@@ -89,7 +90,9 @@ class Trainer:
             for name in os.listdir(folder):  # leftovers of a write cut short by a kill
                 if ckpt.is_leftover(name):
                     os.remove(os.path.join(folder, name))
-        self.grid_inputs = self.recipe.grid_inputs(t.n_grid, t.seed)
+        n_real = self.recipe.grid_examples(t.n_grid)  # fixed real inputs the grid shows or transforms
+        self.grid_inputs = self.recipe.grid_inputs(t.n_grid, t.seed,
+                                                   self.batches.examples(n_real, t.seed) if n_real else None)
         if resume:
             self._restore(resume)
             if dist.is_main():
@@ -107,11 +110,15 @@ class Trainer:
             tensors.update(t)
         rng_meta, rng_t = global_rng_state()
         tensors.update(rng_t)
+        # the stat sums since the last log line, so a resumed run logs the very same next line
+        tensors.update({f"acc.{k}": v.detach().clone() for k, v in self.acc.items() if not k.startswith("n_")})
         tensors["rng.gen"] = self.gen.get_state()
         meta = {"version": __version__, "step": self.step, "config": self.cfg.to_dict(),
                 "data": self.data_info, "optimizers": opt_meta, "rng": rng_meta,
                 "recipe": self.recipe.name, "recipe_state": self.recipe.state_dict(),
+                "frozen": self.recipe.frozen_refs,
                 "stats": self.last_stats, "torch_version": torch.__version__,
+                "acc_counts": {k: v for k, v in self.acc.items() if k.startswith("n_")},
                 "threads": torch.get_num_threads()}
         return tensors, meta
 
@@ -121,6 +128,7 @@ class Trainer:
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any], path: str) -> None:
         """The inverse of state(); ``path`` only names the source in error messages."""
+        self.recipe.check_frozen(meta.get("frozen", {}), path)
         for name, net in self.recipe.nets.items():
             ckpt.load_module(f"net.{name}", net, tensors, path)
         for name, opt in self.opts.items():
@@ -132,6 +140,8 @@ class Trainer:
         self.recipe.load_state_dict(meta.get("recipe_state", {}))
         self.step = int(meta["step"])
         self.last_stats = meta.get("stats", {})
+        self.acc = {k[len("acc."):]: v.to(self.device) for k, v in tensors.items() if k.startswith("acc.")}
+        self.acc.update(meta.get("acc_counts", {}))
         dist.reseed_noise(self.gen, self.cfg.train.seed, self.step)  # ranks > 0: their saved-step stream
 
     def save_checkpoint(self) -> str:
@@ -145,15 +155,11 @@ class Trainer:
         return path
 
     def write_samples(self) -> str:
+        """The grid of the fixed inputs, in the recipe's grid format (samples/grid-<step>.<ext>)."""
         if not dist.is_main():
             return ""
-        x = self.recipe.generate(self.grid_inputs)
-        path = os.path.join(self.sample_dir, f"grid-{self.step:08d}.png")
-        reference = None
-        if self.data_info["kind"] == "vector":
-            reference = self.dataset.x[:2000].cpu().numpy()
-        self.recipe.write_grid(x, path, self.grid_inputs, reference=reference)
-        return path
+        out = self.recipe.generate(self.grid_inputs)
+        return self.recipe.save_samples(out, os.path.join(self.sample_dir, f"grid-{self.step:08d}"), self.grid_inputs)
 
     def evaluate(self, stats_w: StatsWriter) -> None:
         metrics, is_best = self.evaluator(self.recipe)
@@ -204,7 +210,7 @@ class Trainer:
             self.recipe.nets[name].eval()
         stats_w = StatsWriter(self.run_dir) if dist.is_main() else dist.NullWriter()
         progress = Progress(total, self.step, enabled=t.progress and dist.is_main(), every=t.log_every)
-        acc: dict[str, Any] = {}
+        acc = self.acc
         t0, step0 = time.perf_counter(), self.step
         tick = time.perf_counter()
         try:
@@ -229,19 +235,21 @@ class Trainer:
                     now = time.perf_counter()
                     self.last_stats = self._summarise(acc)
                     if self.guard.tripped(self.last_stats, stats_w):  # rolled back: steps resume from there
-                        acc, tick = {}, time.perf_counter()
+                        acc = self.acc = {}
+                        tick = time.perf_counter()
                         continue
                     self.last_stats["it_per_s"] = round(t.log_every / max(now - tick, 1e-9), 3)
                     tick = now
                     stats_w.write(self.step, self.last_stats)
-                    acc = {}
+                    acc = self.acc = {}
                 progress.update(self.step, {k: v for k, v in self.last_stats.items() if k.startswith("loss")},
                                 force=done)
                 if (t.sample_every and self.step % t.sample_every == 0) or done:
                     self.write_samples()
                 if (t.ckpt_every and self.step % t.ckpt_every == 0) or done:
                     if self.guard.tripped(acc, stats_w):  # never write a checkpoint with NaN weights
-                        acc, tick = {}, time.perf_counter()
+                        acc = self.acc = {}
+                        tick = time.perf_counter()
                         continue
                     self.save_checkpoint()
                     self.guard.snapshot()
@@ -266,18 +274,28 @@ class Trainer:
 
 def data_info(dataset) -> dict[str, Any]:
     """The data facts a checkpoint needs to rebuild and sample its networks without the data."""
-    info = dict(dataset.info())
-    if getattr(dataset, "modes", None) is not None:
-        info["modes"] = dataset.modes.tolist()
-        info["sigma"] = dataset.sigma
-    return info
+    return dataset.info()
 
 
-def write_run_files(run_dir: str, cfg: Config, data_info: dict) -> None:
+def write_run_files(run_dir: str, cfg: Config, data_info: dict, derived: list | None = None) -> None:
+    """config.json (the resolved config) and data.json (the data facts, and what ``prepare`` chose)."""
     if not dist.is_main():  # rank 0 alone writes the run folder
         return
     ckpt.atomic_write_bytes(os.path.join(run_dir, "config.json"), cfg.to_json().encode())
-    ckpt.atomic_write_bytes(os.path.join(run_dir, "data.json"), json.dumps(data_info, indent=2).encode())
+    info = dict(data_info)
+    if derived is not None:
+        info["derived"] = [d.to_dict() for d in derived]
+    else:  # a resumed run keeps the record of what its start derived
+        info.update({k: v for k, v in _read_json(os.path.join(run_dir, "data.json")).items() if k == "derived"})
+    ckpt.atomic_write_bytes(os.path.join(run_dir, "data.json"), json.dumps(info, indent=2).encode())
+
+
+def _read_json(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def load_run_config(run_dir: str) -> Config:

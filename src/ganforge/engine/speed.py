@@ -29,8 +29,8 @@ def use_channels_last(nets: dict[str, nn.Module], batches, device: torch.device,
         return False
     for net in nets.values():
         net.to(memory_format=torch.channels_last)
-    if batches is not None and batches.x.dim() == 4:
-        batches.x = batches.x.contiguous(memory_format=torch.channels_last)  # (N, C, H, W) values, NHWC strides
+    if batches is not None:
+        batches.channels_last()  # image batches arrive as (N, C, H, W) values with NHWC strides
     return True
 
 

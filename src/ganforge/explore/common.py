@@ -35,14 +35,10 @@ def open_run(run) -> tuple[Any, str]:
     """(Generator, run folder) from a run folder, a checkpoint file or an already loaded Generator."""
     from .. import api
     g = run if isinstance(run, api.Generator) else api.load(os.fspath(run))
-    kind = g.data_info.get("kind")
-    if kind not in ("image", "vector"):  # other recipes (tables, ...) take other inputs than z and labels
-        raise GanforgeError(f"explore works on image and vector GAN runs; {g.checkpoint} is a {kind} run "
-                            f"(recipe {g.meta.get('recipe', '?')})")
-    folder = os.path.dirname(os.path.abspath(g.checkpoint))
-    if os.path.basename(folder) == "checkpoints":
-        folder = os.path.dirname(folder)
-    return g, folder
+    if not g.recipe.explorable:  # the tools walk a latent z; other recipes take other inputs
+        raise GanforgeError(f"explore works on runs whose generator draws from a latent z (the gan recipe); "
+                            f"{g.checkpoint} is a {g.data_info.get('kind')} run (recipe {g.recipe.name})")
+    return g, g.run_dir
 
 
 def out_dir(run_dir: str, out: str | None) -> str:
@@ -79,7 +75,7 @@ def inputs_for(g, z: torch.Tensor, label: int | list[int] | torch.Tensor | None)
 
 def seed_latents(g, seeds: list[int]) -> torch.Tensor:
     """One latent per seed, the same ones `ganforge sample --seeds` draws. (N, z_dim)"""
-    return g.recipe.latents_for(seeds=list(seeds))["z"]
+    return g.recipe.sample_inputs(seeds=list(seeds))["z"]
 
 
 def load_training_data(g, tool: str):
@@ -87,7 +83,7 @@ def load_training_data(g, tool: str):
     from ..data import load_dataset
     cfg = g.config
     try:
-        return load_dataset(cfg.data, seed=cfg.train.seed)
+        return load_dataset(cfg, seed=cfg.train.seed)
     except GanforgeError as e:
         raise DataError(f"explore {tool} needs the run's training data (data.source={cfg.data.source}"
                         f"{', data.path=' + cfg.data.path if cfg.data.path else ''}), which cannot be "
@@ -104,17 +100,14 @@ def d_scores(D: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> tor
     return D(x, y if getattr(D, "num_classes", 0) else None)
 
 
-def pick_extractor(shape: tuple[int, ...]):
-    """A feature network for this image shape: digits (8x8 grey), lenet-mnist (28x28 grey), else random-conv;
-    raw pixels when the trained extractors are not available."""
-    c, h, w = shape
-    name = "digits" if (c, h, w) == (1, 8, 8) else "lenet-mnist" if (c, h, w) == (1, 28, 28) else "random-conv"
+def pick_extractor(info: dict[str, Any]):
+    """The feature network the metrics use for this data by default (metrics/extractors.py); raw
+    values when that one is not available."""
+    from ..metrics.extractors import RawExtractor, default_extractor, get_extractor
     try:
-        from ..metrics.extractors import get_extractor
-        return get_extractor(name)
-    except (ImportError, GanforgeError):
-        from ..metrics.extractors import RawExtractor
-        return RawExtractor(shape)
+        return get_extractor(default_extractor(info))
+    except GanforgeError:
+        return RawExtractor(tuple(info["shape"]))
 
 
 # -- pictures -----------------------------------------------------------------------------------

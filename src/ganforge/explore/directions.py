@@ -97,7 +97,7 @@ def directions(run, k: int = 5, n: int = 2000, seed: int = 0, sigmas: float = 3.
         res = pca_directions(acts, z, k)
         edits = (base.double() + ts.view(1, -1, 1) * (res["sigma"].view(-1, 1, 1) * res["latent_dirs"].unsqueeze(1)))
         x = g.recipe.generate(inputs_for(g, edits.reshape(-1, z.shape[1]).float(), c))  # (k*steps, C, H, W)
-        imgs = g.recipe.to_output(x).reshape(len(res["explained"]), steps, *x.shape[1:])
+        imgs = g.recipe.to_numpy(x).reshape(len(res["explained"]), steps, *x.shape[1:])
         tag = "" if c is None else f"-class{c}"
         labels_row = [f"PC{i} {100 * float(e):.1f}%" for i, e in enumerate(res["explained"])]
         title = f"GANSpace directions at {layer}{'' if c is None else f', class {c}'}: -{sigmas:g} to +{sigmas:g} sigma"

@@ -62,7 +62,7 @@ def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bo
     stem = os.path.join(folder, f"interpolate-{mode}")
     written = []
     if is_image(g):
-        imgs = g.recipe.to_output(x).reshape(paths_z.shape[0], frames, *x.shape[1:])  # (P, F, C, H, W)
+        imgs = g.recipe.to_numpy(x).reshape(paths_z.shape[0], frames, *x.shape[1:])  # (P, F, C, H, W)
         rows = [list(r) for r in imgs]
         labels = [f"{a}->{b}" for a, b in zip(seeds, seeds[1:])]
         grid = labelled_grid(rows, labels, title=f"{mode} interpolation" + _class_note(g, label))

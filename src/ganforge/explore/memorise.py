@@ -56,13 +56,13 @@ def memorise(run, n: int = 8, k: int = 3, seed: int = 0, index: list[int] | None
         queries, what = data.x[torch.as_tensor(index, dtype=torch.long)], [f"train {i}" for i in index]
     else:
         queries, what = g.sample(n, seed=seed).cpu(), [f"sample {i}" for i in range(n)]
-    ext = pick_extractor(tuple(g.data_info["shape"]))
+    ext = pick_extractor(g.data_info)
     ref = features(ext, data.x)
     # a training query reuses its own row: recomputing it in another batch size may differ in the last bits
     q_feat = ref[torch.as_tensor(index, dtype=torch.long)] if index is not None else features(ext, queries)
     dist, idx = nearest(q_feat, ref, min(k, len(data)))
     scale = _nn_scale(ref, seed)
-    q_u8, train_u8 = g.recipe.to_output(queries), g.recipe.to_output(data.x[idx.flatten()])
+    q_u8, train_u8 = g.recipe.to_numpy(queries), g.recipe.to_numpy(data.x[idx.flatten()])
     train_u8 = train_u8.reshape(idx.shape[0], idx.shape[1], *train_u8.shape[1:])
     rows = [[q] + list(t) for q, t in zip(q_u8, train_u8)]
     caps = [[""] + [f"d={v:.2f}" for v in drow.tolist()] for drow in dist]

@@ -68,7 +68,7 @@ def project(run, image: str | None = None, index: int | None = None, label: int 
         classes = [None]
     G = g.recipe.nets[g.recipe.sampler_net()]
     G.eval()
-    ext = pick_extractor(tuple(g.data_info["shape"])) if is_image(g) and feature_weight > 0 else None
+    ext = pick_extractor(g.data_info) if is_image(g) and feature_weight > 0 else None
     use_feat = ext is not None and ext.name != "raw"
     with torch.no_grad():
         t_feat = ext.features(target) if use_feat else None
@@ -116,7 +116,7 @@ def _picture(g, target: torch.Tensor, rec: torch.Tensor, summary: dict, path: st
     title = f"target | reconstruction | |difference|   MSE {summary['mse']:.4f}  PSNR {summary['psnr_db']:.1f} dB"
     if is_image(g):
         diff = ((rec - target).abs().clamp(0, 2) - 1.0)  # |diff| in [0, 2] shown as [-1, 1]: black = equal
-        cells = list(g.recipe.to_output(torch.cat([target, rec, diff])))
+        cells = list(g.recipe.to_numpy(torch.cat([target, rec, diff])))
         return save_png(labelled_grid([cells], title=title), path)
     plt = pyplot()
     cloud = g.sample(2000, seed=12345).cpu().numpy()

@@ -42,11 +42,11 @@ def saliency(run, n: int = 8, seed: int = 0, out: str | None = None) -> ExploreR
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
     real = data.x[idx].to(g.device)
     y_real = data.y[idx].to(g.device) if g.num_classes and data.y is not None else None
-    inputs = g.recipe.latents_for(n, seed=seed)
+    inputs = g.recipe.sample_inputs(n, seed=seed)
     fake = g.recipe.generate(inputs)
     maps_r, scores_r = saliency_maps(D, real, y_real)
     maps_f, scores_f = saliency_maps(D, fake, inputs.get("y"))
-    real_u8, fake_u8 = g.recipe.to_output(real), g.recipe.to_output(fake)
+    real_u8, fake_u8 = g.recipe.to_numpy(real), g.recipe.to_numpy(fake)
     rows = [list(real_u8), [heat_overlay(i, m) for i, m in zip(real_u8, maps_r.cpu().numpy())],
             list(fake_u8), [heat_overlay(i, m) for i, m in zip(fake_u8, maps_f.cpu().numpy())]]
     folder = out_dir(run_dir, out)

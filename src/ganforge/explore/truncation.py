@@ -66,7 +66,7 @@ def truncation(run, levels: list[float] | None = None, method: str = "psi", n: i
     name = "psi " if method == "psi" else "|z|<="
     tags = [f"{name}{v:g}" for v in levels]
     if is_image(g):
-        imgs = [list(g.recipe.to_output(x[:n])) for x in rows]
+        imgs = [list(g.recipe.to_numpy(x[:n])) for x in rows]
         caps = [f"{t} div {s['diversity']:.2f}" for t, s in zip(tags, stats)]
         path = save_png(labelled_grid(imgs, caps, title=f"truncation ({method})"), stem + ".png")
     else:

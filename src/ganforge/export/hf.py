@@ -1,90 +1,71 @@
-"""A Hugging Face style folder for the sampling generator, and its reader.
+"""A model folder (Hugging Face style) holding every generator of a run, and the frozen networks
+sampling needs; ``ganforge.load(folder)`` reads it back. The layout is in core/bundle.py:
 
-    out/model.safetensors   G_ema's state dict (tensor names as in the network)
-    out/config.json         {"library_name": "ganforge", "config": <resolved ganforge config>,
-                             "data": <data info>, "net": "G_ema", "step": ..., ...}
-
-``ganforge.load(out)`` rebuilds the generator from these two files alone (no pickle, no code).
+    out/model_index.json, out/<component>/model.safetensors, out/frozen/<name>.safetensors
 """
 from __future__ import annotations
 
 import json
 import os
-
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+import shutil
 
 from .. import __version__
+from ..core import bundle
 from ..core.checkpoint import atomic_write_bytes, is_leftover, save_tensors
-from ..core.errors import CheckpointError, ConfigError
+from ..core.errors import ConfigError
+from ..engine import open_run
 
-WEIGHTS, CONFIG = "model.safetensors", "config.json"
-MODEL_TYPE = "ganforge-generator"
-
-
-def is_pretrained_folder(path: str) -> bool:
-    path = os.fspath(path)
-    return os.path.isfile(os.path.join(path, WEIGHTS)) and os.path.isfile(os.path.join(path, CONFIG))
+WEIGHTS = "model.safetensors"
 
 
 def export_hf(run: str, out: str) -> str:
-    """Write ``out``/model.safetensors and ``out``/config.json for the run's G_ema; returns ``out``."""
-    from ..api import load
+    """Write ``out``/model_index.json and one safetensors file per generator; returns ``out``."""
     if os.path.isfile(out):
         raise ConfigError(f"--out for hf export is a folder, but {out} is a file")
-    g = load(run)
-    name = g.recipe.sampler_net()
-    net = g.recipe.nets[name]
+    opened = open_run(run)
+    recipe = opened.recipe
     os.makedirs(out, exist_ok=True)
-    for entry in os.listdir(out):  # temporary files of an earlier export that was killed
-        if is_leftover(entry):
-            os.remove(os.path.join(out, entry))
-    save_tensors(os.path.join(out, WEIGHTS), net.state_dict(), {"format": "pt"})
-    inputs = {"z": [None, g.recipe.z_dim]}
-    if g.num_classes:
-        inputs["y"] = [None]
-    doc = {"library_name": "ganforge", "model_type": MODEL_TYPE, "ganforge_version": __version__,
-           "net": name, "recipe": g.meta.get("recipe", "gan"), "step": g.step, "inputs": inputs,
-           "output": "images (N, C, H, W) in [-1, 1]" if g.data_info.get("kind") == "image" else "vectors",
-           "config": g.config.to_dict(), "data": g.data_info}
-    atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(doc, indent=2).encode())
+    _clear_leftovers(out)
+    components = {}
+    for name, net in recipe.generators().items():
+        rel = f"{name}/{WEIGHTS}"
+        os.makedirs(os.path.join(out, name), exist_ok=True)
+        save_tensors(os.path.join(out, rel), recipe.nets[net].state_dict(), {"format": "pt"})
+        spec = _describe(recipe, name)
+        components[name] = {"net": net, "weights": rel, **spec}
+    frozen = {}
+    for name, ref in recipe.frozen_refs.items():  # the frozen parts travel with the generators
+        rel = f"frozen/{name}.safetensors"
+        os.makedirs(os.path.join(out, "frozen"), exist_ok=True)
+        shutil.copyfile(ref["file"], os.path.join(out, rel))
+        frozen[name] = {"weights": rel, "sha256": ref["sha256"], "file": ref["file"]}
+    doc = {"library_name": "ganforge", "model_type": bundle.MODEL_TYPE, "ganforge_version": __version__,
+           "recipe": recipe.name, "step": opened.step, "components": components, "frozen": frozen,
+           "config": opened.config.to_dict(), "data": opened.data_info}
+    atomic_write_bytes(os.path.join(out, bundle.INDEX), json.dumps(doc, indent=2).encode())
     return out
 
 
-def load_pretrained(path: str, device: str = "cpu"):
-    """A :class:`ganforge.api.Generator` from a folder written by :func:`export_hf`."""
-    from .. import config as C
-    from ..api import Generator
-    from ..engine import resolve_device
-    from ..engine.speed import use_channels_last
-    from ..recipes import build_recipe
-    path = os.fspath(path)
+def _describe(recipe, component: str) -> dict:
+    """The component's input and output names, when the recipe can export it as a graph."""
     try:
-        with open(os.path.join(path, CONFIG)) as f:
-            doc = json.load(f)
-        cfg, data = C.from_dict(doc["config"]), doc["data"]
-        tensors = load_file(os.path.join(path, WEIGHTS))
-    except (OSError, ValueError, KeyError, SafetensorError) as e:
-        raise CheckpointError(f"cannot read exported generator {path}: {str(e).splitlines()[0]}") from None
-    if doc.get("model_type") != MODEL_TYPE:
-        raise CheckpointError(f"{path}/{CONFIG} is not a ganforge generator export (model_type "
-                              f"{doc.get('model_type')!r})")
-    g = Generator.__new__(Generator)  # the same object a checkpoint gives, filled from the folder
-    g.checkpoint, g.config, g.data_info, g.step = path, cfg, data, int(doc.get("step", 0))
-    g.meta = {"config": doc["config"], "data": data, "step": g.step, "version": doc.get("ganforge_version"),
-              "recipe": doc.get("recipe")}
-    g.device = resolve_device(device)
-    g.recipe = build_recipe(cfg, data, g.device)
-    name = doc.get("net", g.recipe.sampler_net())
-    try:
-        for target in {name, "G"} & set(g.recipe.nets):  # G mirrors G_ema so net="G" is not random
-            g.recipe.nets[target].load_state_dict({k: v.to(g.device) for k, v in tensors.items()})
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}/{WEIGHTS} does not match its config.json: {str(e).splitlines()[0]}") from None
-    for net in g.recipe.nets.values():
-        net.eval()
-    use_channels_last(g.recipe.nets, None, g.device)  # as api.Generator does
-    return g
+        spec = recipe.export_spec(component)
+    except ConfigError:
+        return {}
+    return {"inputs": {k: [None, *v.shape[1:]] for k, v in zip(spec.inputs, spec.example)},
+            "outputs": spec.outputs, "output": spec.describe}
 
 
-__all__ = ["export_hf", "load_pretrained", "is_pretrained_folder"]
+def _clear_leftovers(folder: str) -> None:
+    """Temporary files of an earlier export that was killed."""
+    for root, _, names in os.walk(folder):
+        for entry in names:
+            if is_leftover(entry):
+                os.remove(os.path.join(root, entry))
+
+
+def is_pretrained_folder(path: str) -> bool:
+    return bundle.is_bundle(path)
+
+
+__all__ = ["export_hf", "is_pretrained_folder"]

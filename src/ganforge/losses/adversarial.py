@@ -15,63 +15,47 @@ real data. G's loss then needs D's scores of a real batch too.
 """
 from __future__ import annotations
 
-import difflib
+from dataclasses import dataclass
+from typing import Callable
 
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..core.errors import ConfigError
-
-LOSSES = ("minimax", "ns", "lsgan", "hinge", "wgan", "rpgan", "ragan")
-RELATIVISTIC = ("rpgan", "ragan")  # G's loss needs D's scores of real data
+from ..core.registry import LOSSES
 
 
-def _check(kind: str) -> None:
-    if kind not in LOSSES:
-        close = difflib.get_close_matches(str(kind), LOSSES, n=1, cutoff=0.5)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"loss.kind = {kind!r} is not one of: {', '.join(LOSSES)}{hint}")
+@dataclass(frozen=True)
+class LossSpec:
+    """One adversarial loss: D's and G's sides as pure functions of raw scores."""
+    d: Callable[[Tensor, Tensor], Tensor]           # (real scores, fake scores) -> D's loss
+    g: Callable[[Tensor, Tensor | None], Tensor]    # (fake scores, real scores or None) -> G's loss
+    relativistic: bool = False                      # G's loss needs D's scores of real data
+
+
+def register_loss(name: str, d, g, relativistic: bool = False) -> LossSpec:
+    return LOSSES.register(name, LossSpec(d, g, relativistic))
+
+
+def _check(kind: str) -> LossSpec:
+    return LOSSES.get(kind, "loss.kind")
+
+
+def is_relativistic(kind: str) -> bool:
+    return _check(kind).relativistic
 
 
 def d_loss(kind: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """The discriminator's loss (to minimise) for one batch of real and one of fake scores."""
-    _check(kind)
-    r, f = real_logits, fake_logits
-    if kind in RELATIVISTIC:
-        return _relativistic(kind, r, f)
-    if kind in ("minimax", "ns"):
-        # Goodfellow et al. 2014: BCE(real, 1) + BCE(fake, 0)
-        return F.softplus(-r).mean() + F.softplus(f).mean()
-    if kind == "lsgan":
-        # Mao et al. 2017 with a=0 (fake), b=1 (real) on raw scores
-        return 0.5 * ((r - 1.0).square().mean() + f.square().mean())
-    if kind == "hinge":
-        # Lim & Ye 2017; Miyato et al. 2018
-        return F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()
-    # wgan: Arjovsky et al. 2017, the critic maximises E[D(real)] - E[D(fake)]
-    return f.mean() - r.mean()
+    return _check(kind).d(real_logits, fake_logits)
 
 
 def g_loss(kind: str, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
     """The generator's loss (to minimise) for one batch of fake scores; the relativistic kinds
     also take D's scores of a real batch (the same size as the fake batch for ``rpgan``)."""
-    _check(kind)
-    f = fake_logits
-    if kind in RELATIVISTIC:
-        if real_logits is None:
-            raise ValueError(f"loss.kind={kind} needs D's scores of real data in G's loss")
-        return _relativistic(kind, f, real_logits.detach())
-    if kind == "minimax":
-        # saturating form: minimise E[log(1 - sigmoid(f))] = E[-softplus(f)]
-        return -F.softplus(f).mean()
-    if kind == "ns":
-        # non-saturating form: minimise E[-log sigmoid(f)] = E[softplus(-f)]
-        return F.softplus(-f).mean()
-    if kind == "lsgan":
-        # c=1: G wants its samples scored as real
-        return 0.5 * (f - 1.0).square().mean()
-    # hinge and wgan: G maximises the critic's score on its samples
-    return -f.mean()
+    spec = _check(kind)
+    if spec.relativistic and real_logits is None:
+        raise ValueError(f"loss.kind={kind} needs D's scores of real data in G's loss")
+    return spec.g(fake_logits, real_logits)
 
 
 def relative_scores(kind: str, fake_logits: Tensor, real_logits: Tensor) -> Tensor:
@@ -90,3 +74,25 @@ def _relativistic(kind: str, a: Tensor, b: Tensor) -> Tensor:
         return F.softplus(-relative_scores(kind, a, b)).mean()
     # ragan: a above b's mean, and b below a's mean
     return F.softplus(-(a - b.mean())).mean() + F.softplus(b - a.mean()).mean()
+
+
+# Goodfellow et al. 2014: D minimises BCE(real, 1) + BCE(fake, 0); minimax G minimises
+# E[log(1 - sigmoid(f))] = E[-softplus(f)] (saturating), ns G minimises E[-log sigmoid(f)] = E[softplus(-f)].
+def _bce_d(r: Tensor, f: Tensor) -> Tensor:
+    return F.softplus(-r).mean() + F.softplus(f).mean()
+
+
+register_loss("minimax", _bce_d, lambda f, r=None: -F.softplus(f).mean())
+register_loss("ns", _bce_d, lambda f, r=None: F.softplus(-f).mean())
+# Mao et al. 2017 with a=0 (fake), b=1 (real), c=1 (G wants its samples scored as real) on raw scores
+register_loss("lsgan", lambda r, f: 0.5 * ((r - 1.0).square().mean() + f.square().mean()),
+              lambda f, r=None: 0.5 * (f - 1.0).square().mean())
+# Lim & Ye 2017; Miyato et al. 2018. G maximises the critic's score on its samples (as for wgan)
+register_loss("hinge", lambda r, f: F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean(), lambda f, r=None: -f.mean())
+# Arjovsky et al. 2017: the critic maximises E[D(real)] - E[D(fake)]
+register_loss("wgan", lambda r, f: f.mean() - r.mean(), lambda f, r=None: -f.mean())
+for _kind in ("rpgan", "ragan"):
+    register_loss(_kind, lambda r, f, k=_kind: _relativistic(k, r, f),
+                  lambda f, r, k=_kind: _relativistic(k, f, r.detach()), relativistic=True)
+
+RELATIVISTIC = ("rpgan", "ragan")  # the built-in relativistic kinds (is_relativistic asks the registry)

@@ -1,7 +1,12 @@
 """Feature extractors for the offline metrics (FD, KID, k-NN, PRDC, mode counts).
 
-Every extractor maps images ``(N, C, H, W)`` in [-1, 1] to ``(N, dim)`` float32 features, runs in eval
-mode and is deterministic. Each records a ``sha256`` so a metric protocol names the exact network:
+An extractor maps a batch of samples of one modality to ``(N, dim)`` float32 features, runs in eval
+mode and is deterministic; every distance metric then works on those features. Extractors register
+in ``EXTRACTORS`` with the options they take and the data they are the default feature space for
+(``default_for``: a priority, or None); ``default_extractor(info)`` asks them all, so a new modality
+adds an extractor, not a branch. Each records a ``sha256`` so a metric protocol names the exact network.
+
+The built-in ones take images ``(N, C, H, W)`` in [-1, 1] (``raw`` takes anything):
 
 - ``raw``          the flattened pixels; no weights.
 - ``lenet-mnist``  a LeNet-style classifier trained on MNIST (28x28, 1 channel); 128-D features.
@@ -18,31 +23,44 @@ Input conversion (done by every extractor's ``features``):
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import CheckpointError, ConfigError, DataError
+from ..core.frozen import file_sha256
+from ..core.registry import EXTRACTORS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 TRAIN_SCRIPT = "python benchmarks/train_extractors.py"
-EXTRACTORS = ("raw", "lenet-mnist", "digits", "random-conv", "inception")
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
+Info = dict[str, Any]   # a run's data facts: kind, shape, ...
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+@dataclass(frozen=True)
+class ExtractorSpec:
+    build: Callable[..., Any]                          # (**options) -> Extractor
+    options: tuple[str, ...] = ()                      # the keyword options build takes
+    default_for: Callable[[Info], int | None] = lambda info: None   # priority as the default feature space
+    labels: Callable[[Info], bool] = lambda info: False  # can label each channel of such samples (classifiers)
+    configure: Callable[[Info], dict] = lambda info: {}  # options taken from the data facts (a vocabulary size)
+
+
+def register_extractor(name: str, spec: ExtractorSpec) -> ExtractorSpec:
+    return EXTRACTORS.register(name, spec)
+
+
+def _image(info: Info, shape: tuple | None = None, side: int | None = None) -> bool:
+    s = tuple(info.get("shape") or ())
+    return info.get("kind") == "image" and len(s) == 3 and (shape is None or s == shape) and \
+        (side is None or s[1:] == (side, side))
 
 
 class Extractor(nn.Module):
@@ -273,46 +291,63 @@ class RandomConvExtractor(Extractor):
 
 # ----------------------------------------------------------------------------------------------
 
-_OPTIONS = {"raw": ("shape",), "lenet-mnist": ("path",), "digits": ("path",),
-            "random-conv": ("seed", "size"), "inception": ("path", "sha256")}
-
-
-def get_extractor(name: str, **options: Any) -> Extractor:
-    """Build an extractor by name; options: raw(shape), lenet-mnist/digits(path), random-conv(seed,
-    size), inception(path, sha256)."""
-    if name not in EXTRACTORS:
-        close = difflib.get_close_matches(str(name), EXTRACTORS, n=1, cutoff=0.4)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"unknown feature extractor '{name}'{hint}; choose one of: {', '.join(EXTRACTORS)}")
-    bad = sorted(set(options) - set(_OPTIONS[name]))
+def get_extractor(name: str, info: Info | None = None, **options: Any) -> Extractor:
+    """Build a registered extractor by name; options: raw(shape), lenet-mnist/digits(path),
+    random-conv(seed, size), inception(path, sha256), and whatever a plug-in's extractor takes.
+    ``info`` (the data facts) fills the options the extractor takes from the data."""
+    spec = EXTRACTORS.get(name, "feature extractor")
+    if info is not None:
+        options = {**spec.configure(info), **options}
+    bad = sorted(set(options) - set(spec.options))
     if bad:
         raise ConfigError(f"the {name} extractor has no option '{bad[0]}'; its options: "
-                          f"{', '.join(_OPTIONS[name])}")
-    if name == "raw":
-        return RawExtractor(**options)
-    if name in CLASSIFIERS:
-        return load_classifier(name, **options)
-    if name == "random-conv":
-        return RandomConvExtractor(**options)
-    from .inception import load_inception
-    return load_inception(**options)
+                          f"{', '.join(spec.options) or 'none'}")
+    return spec.build(**options)
+
+
+def default_extractor(info: Info) -> str:
+    """The feature space a data kind is measured in by default: the registered extractor that claims
+    these samples with the highest priority (domain classifiers over random features over raw)."""
+    claims = [(p, name) for name, spec in EXTRACTORS.items() if (p := spec.default_for(info)) is not None]
+    if not claims:
+        raise ConfigError(f"no feature extractor is registered for {info.get('kind')} data of shape "
+                          f"{tuple(info.get('shape') or ())}; give one with --extractor")
+    return max(claims)[1]
+
+
+def labeller_for(info: Info) -> str | None:
+    """The shipped classifier that can label these images (per channel): digits 8x8, lenet-mnist 28x28."""
+    return next((name for name, spec in EXTRACTORS.items() if spec.labels(info)), None)
+
+
+register_extractor("raw", ExtractorSpec(lambda shape=None: RawExtractor(shape), ("shape",), lambda info: 0))
+register_extractor("digits", ExtractorSpec(
+    lambda path=None: load_classifier("digits", path), ("path",),
+    default_for=lambda info: 10 if _image(info, (1, 8, 8)) else None, labels=lambda info: _image(info, (1, 8, 8))))
+register_extractor("lenet-mnist", ExtractorSpec(
+    lambda path=None: load_classifier("lenet-mnist", path), ("path",),
+    default_for=lambda info: 10 if _image(info, side=28) else None,
+    labels=lambda info: _image(info, side=28) and info["shape"][0] in (1, 3)))
+register_extractor("random-conv", ExtractorSpec(
+    lambda seed=0, size=32: RandomConvExtractor(seed, size), ("seed", "size"),
+    default_for=lambda info: 5 if _image(info) else None))
 
 
 @torch.no_grad()
 def extract(extractor: Extractor, x: Tensor, batch: int = 500, channels: str = "luminance") -> Tensor:
-    """Features of ``x`` (N, C, H, W) in batches -> (N, dim) float32 on the CPU.
+    """Features of samples ``x`` (N, ...) in batches -> (N, dim) float32 on the CPU.
 
-    ``channels="split"`` (1-channel extractors, C > 1 input): each channel is featurised alone and
-    the results concatenated -> (N, C * dim); the default converts colour to luminance."""
+    ``channels="split"`` (1-channel image extractors, C > 1 input): each channel is featurised alone
+    and the results concatenated -> (N, C * dim); the default converts colour to luminance."""
     if channels not in ("luminance", "split"):
         raise ConfigError(f"extract channels must be 'luminance' or 'split', got {channels!r}")
     if batch <= 0:
         raise ConfigError(f"extract batch must be positive, got {batch}")
     x = torch.as_tensor(x)
-    if x.ndim != 4 or x.shape[0] == 0:
-        raise DataError(f"extract expects a non-empty image batch (N, C, H, W), got shape {tuple(x.shape)}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(f"extract expects a non-empty batch of samples (N, ...), got shape {tuple(x.shape)}")
     extractor.eval()
-    if channels == "split" and extractor.in_channels == 1 and x.shape[1] > 1:
+    if channels == "split" and extractor.in_channels == 1 and x.ndim == 4 and x.shape[1] > 1:
         return torch.cat([extract(extractor, x[:, c:c + 1], batch) for c in range(x.shape[1])], 1)
     device = next(extractor.parameters(), torch.empty(0)).device
     parts = [extractor.features(x[i:i + batch].to(device)).float().cpu() for i in range(0, x.shape[0], batch)]

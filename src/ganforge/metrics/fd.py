@@ -183,11 +183,11 @@ def fd_infinity(feat_real: Any, feat_fake: Any, ns: Sequence[int] | None = None,
     return {"fd_inf": float(intercept), "fd_inf_slope": float(slope), "fd_inf_points": points}
 
 
-@register("fd", kinds=("image", "vector"))
+@register("fd")
 def _fd_metric(real: Any, fake: Any, ctx: dict) -> dict:
     return {"fd": frechet_distance(real, fake)}
 
 
-@register("fd_inf", kinds=("image", "vector"))
+@register("fd_inf")
 def _fd_inf_metric(real: Any, fake: Any, ctx: dict) -> dict:
     return fd_infinity(real, fake, ns=ctx.get("fd_inf_ns"), seed=ctx.get("seed", 0))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import ConfigError
-from .extractors import Extractor, file_sha256
+from .extractors import Extractor, ExtractorSpec, file_sha256, register_extractor
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_NAME}"
@@ -247,3 +247,7 @@ def load_inception(path: str | os.PathLike | None = None, sha256: str | None = N
         why = str(e).strip().splitlines()[-1].strip()[:200]
         raise ConfigError(f"{path} does not fit the FID Inception-v3 ({why}); {_how_to_get()}") from None
     return InceptionExtractor(net, path, digest, verified)
+
+
+register_extractor("inception", ExtractorSpec(lambda path=None, sha256=None: load_inception(path, sha256),
+                                              ("path", "sha256")))

@@ -71,7 +71,7 @@ def kid(feat_a: Any, feat_b: Any, n_subsets: int = 100, subset_size: int | None 
     return {"kid": float(vals.mean()), "kid_std": std}
 
 
-@register("kid", kinds=("image", "vector"))
+@register("kid")
 def _kid_metric(real: Any, fake: Any, ctx: dict) -> dict:
     return kid(real, fake, n_subsets=ctx.get("kid_subsets", 100),
                subset_size=ctx.get("kid_subset_size"), seed=ctx.get("seed", 0))

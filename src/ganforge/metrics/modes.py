@@ -85,13 +85,18 @@ def label_kl_split(digits: Any, base: int = 10) -> dict:
             "multi_information": float(np.sum(q[nz] * np.log(q[nz] / prod[nz])))}
 
 
-@register("toy_modes", kinds=("vector",), needs=("means", "sigma"))
+@register("toy_modes", needs=("means", "sigma"))
 def _toy_modes_metric(real: Any, fake: Any, ctx: dict) -> dict:
     # Only the fake side is scored; the floor (fake replaced by a real split) is the real data's own score.
+    dims, means = np.shape(fake)[-1], np.asarray(ctx["means"])
+    if means.ndim != 2 or means.shape[1] != dims:
+        from ..core.errors import ConfigError
+        raise ConfigError(f"toy_modes scores the samples themselves against the {means.shape[-1]}-D mixture means, "
+                          f"not {dims}-D features: use the raw extractor")
     return toy_modes(fake, ctx["means"], float(ctx["sigma"]), n_std=ctx.get("n_std", 3.0))
 
 
-@register("label_modes", kinds=("image", "vector"), floor=False, needs=("fake_labels", "n_modes"))
+@register("label_modes", floor=False, needs=("fake_labels", "n_modes"))
 def _label_modes_metric(real: Any, fake: Any, ctx: dict) -> dict:
     """Labels are not features, so the floor comes from ``real_labels`` when given. Mode counts grow
     with the number of samples, so with a floor both sides use n = min(#real, #fake) labels."""

@@ -141,23 +141,23 @@ def _prdc_cached(real: Any, fake: Any, ctx: dict) -> dict:
     return hit[2]
 
 
-@register("pr", kinds=("image", "vector"))
+@register("pr")
 def _pr_metric(real: Any, fake: Any, ctx: dict) -> dict:
     out = _prdc_cached(real, fake, ctx)
     return {"precision": out["precision"], "recall": out["recall"]}
 
 
-@register("dc", kinds=("image", "vector"))
+@register("dc")
 def _dc_metric(real: Any, fake: Any, ctx: dict) -> dict:
     out = _prdc_cached(real, fake, ctx)
     return {"density": out["density"], "coverage": out["coverage"]}
 
 
-@register("one_nn", kinds=("image", "vector"))
+@register("one_nn")
 def _one_nn_metric(real: Any, fake: Any, ctx: dict) -> dict:
     return one_nn_accuracy(real, fake, seed=ctx.get("seed", 0))
 
 
-@register("memorisation", kinds=("image", "vector"), floor=False, needs=("train_feats", "heldout_feats"))
+@register("memorisation", floor=False, needs=("train_feats", "heldout_feats"))
 def _memorisation_metric(real: Any, fake: Any, ctx: dict) -> dict:
     return memorisation(ctx["train_feats"], fake, ctx["heldout_feats"])

@@ -11,32 +11,21 @@ import numpy as np
 import torch
 
 from ..core.errors import ConfigError
-from .extractors import extract, get_extractor
+from ..data.dataset import Dataset
+from .extractors import default_extractor, extract, get_extractor, labeller_for
 from .registry import available, compute, default_metrics
 
 LOWER_IS_BETTER = ("fd", "fd_inf", "kid", "one_nn", "reverse_kl")
 
 
 def auto_extractor(info: dict) -> str:
-    """The default feature space for a data kind: domain classifiers where they exist."""
-    if info.get("kind") != "image":
-        return "raw"
-    c, h, w = info["shape"]
-    if c in (1, 3) and (h, w) == (8, 8) and c == 1:
-        return "digits"
-    if (h, w) == (28, 28):
-        return "lenet-mnist"
-    return "random-conv"
+    """The default feature space of a run's data (extractors.default_extractor)."""
+    return default_extractor(info)
 
 
-def featurize(extractor_name: str, x: torch.Tensor, shape=None):
-    """(features, extractor) for data ``x`` in the model's space (images in [-1, 1])."""
-    if x.ndim == 2:  # vectors: only the raw space makes sense
-        if extractor_name not in ("raw", "auto"):
-            raise ConfigError(f"extractor '{extractor_name}' takes images; vector data uses 'raw'")
-        ext = get_extractor("raw")
-        return x.float().cpu(), ext
-    ext = get_extractor(extractor_name)
+def featurize(extractor_name: str, x: torch.Tensor, info: dict | None = None):
+    """(features, extractor) for samples ``x`` in the model's space (images in [-1, 1])."""
+    ext = get_extractor(extractor_name, info)
     return extract(ext, x), ext
 
 
@@ -50,23 +39,12 @@ def better(name: str, new: float, old: float | None) -> bool:
 CLASSIFIER_SCORES = ("is", "gan")   # computed here from a domain classifier, not by the registry
 
 
-def labeller_for(info: dict) -> str | None:
-    """The shipped classifier that can label these images (per channel): digits 8x8, lenet-mnist 28x28."""
-    if info.get("kind") != "image":
-        return None
-    c, h, w = info["shape"]
-    if (h, w) == (8, 8) and c == 1:
-        return "digits"
-    if (h, w) == (28, 28) and c in (1, 3):
-        return "lenet-mnist"
-    return None
-
-
-def _split_names(metrics, kind: str, info: dict) -> tuple[list[str] | None, bool, bool]:
-    """(registry metrics or None for the defaults, classifier scores wanted, label modes wanted)."""
+def _split_names(metrics, info: dict) -> tuple[list[str] | None, bool, bool]:
+    """(registry metrics or None for the defaults, classifier scores wanted, label modes wanted).
+    By default the classifier scores come whenever the feature extractor is a classifier."""
     if metrics is None:
         label = labeller_for(info) is not None and (info["shape"][0] == 1 or info.get("name") == "stacked-mnist")
-        return None, kind == "image", label
+        return None, True, label
     names = [n.strip().lower() for n in (metrics.split(",") if isinstance(metrics, str) else metrics) if n.strip()]
     scores = any(n in CLASSIFIER_SCORES for n in names)
     label = "label_modes" in names
@@ -89,7 +67,7 @@ def _label_ctx(info: dict, real: torch.Tensor, fake: torch.Tensor,
             "n_modes": lab.classes ** int(info["shape"][0]), "labeller": name}
 
 
-def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metrics: str | list | None = None,
+def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str = "", metrics: str | list | None = None,
                     extractor: str = "auto", seed: int = 0, info: dict | None = None,
                     real_features: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None,
                     real_labels: torch.Tensor | None = None, train: torch.Tensor | None = None,
@@ -105,19 +83,19 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metric
     - ``memorisation``: distances of samples to their nearest ``train`` example against those of
       ``heldout`` real examples (both in the model's space). Only on request."""
     t0 = time.perf_counter()
-    info = info or {"kind": kind, "shape": tuple(real.shape[1:])}
+    info = info or {"kind": kind or ("image" if real.ndim == 4 else "vector"), "shape": tuple(real.shape[1:])}
     name = auto_extractor(info) if extractor == "auto" else extractor
     if real.shape[1:] != fake.shape[1:]:
         raise ConfigError(f"real and generated data differ in shape: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
-    names, want_scores, want_labels = _split_names(metrics, kind, info)
-    f_real = real_features if real_features is not None else featurize(name, real)[0]
-    f_fake, ext = featurize(name, fake)
+    names, want_scores, want_labels = _split_names(metrics, info)
+    f_real = real_features if real_features is not None else featurize(name, real, info)[0]
+    f_fake, ext = featurize(name, fake, info)
     ctx: dict[str, Any] = {}
-    if kind == "vector" and info.get("modes") is not None and info.get("sigma") is not None:
+    if info.get("modes") is not None and info.get("sigma") is not None:
         ctx["means"] = np.asarray(info["modes"], dtype=np.float32)
         ctx["sigma"] = float(info["sigma"])
     if names is None:
-        names = default_metrics(kind, ctx)
+        names = default_metrics(ctx)
     labeller = None
     if want_labels:
         lab_ctx = _label_ctx(info, real, fake, real_classes)
@@ -131,15 +109,15 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str, metric
         if heldout.shape[1:] != real.shape[1:] or train.shape[1:] != real.shape[1:]:
             raise ConfigError(f"held-out / training data of shape {tuple(heldout.shape[1:])} / "
                               f"{tuple(train.shape[1:])} do not match the data's {tuple(real.shape[1:])}")
-        ctx["train_feats"] = featurize(name, train)[0]
-        ctx["heldout_feats"] = featurize(name, heldout)[0]
+        ctx["train_feats"] = featurize(name, train, info)[0]
+        ctx["heldout_feats"] = featurize(name, heldout, info)[0]
     if names:
-        out = compute(names, f_real, f_fake, seed=seed, kind=kind, **ctx)
+        out = compute(names, f_real, f_fake, seed=seed, **ctx)
         protocol = out.pop("protocol")
     elif want_scores:
-        out, protocol = {}, {"metrics": [], "kind": kind, "seed": seed, "n_real": len(real), "n_fake": len(fake)}
+        out, protocol = {}, {"metrics": [], "seed": seed, "n_real": len(real), "n_fake": len(fake)}
     else:
-        raise ConfigError("no metric requested; name at least one of: " + ", ".join(available(kind) + ["is", "gan"]))
+        raise ConfigError("no metric requested; name at least one of: " + ", ".join(available() + ["is", "gan"]))
     if want_scores:
         scores = _classifier_scores(ext, real, fake, f_real, f_fake, real_labels, fake_labels, seed)
         if metrics is not None and not scores:
@@ -183,16 +161,17 @@ class PeriodicEval:
     def __init__(self, cfg, dataset, info: dict):
         e = cfg.eval
         self.every, self.n, self.seed = e.every, e.n, cfg.train.seed + 104729
-        self.kind, self.info = info["kind"], info
+        self.info = info
         self.metrics = [m for m in e.metrics.split(",") if m.strip()] or None
         self.extractor = auto_extractor(info) if e.extractor == "auto" else e.extractor
-        n_real = min(len(dataset.x), 2 * self.n)
-        idx = torch.randperm(len(dataset.x), generator=torch.Generator().manual_seed(self.seed))[:n_real]
-        self.real = dataset.x[idx].cpu()
-        self.real_features = featurize(self.extractor, self.real)[0]
-        self.real_classes = None   # classifier labels of self.real, taken once for label_modes
-        if _split_names(self.metrics, self.kind, info)[2] and labeller_for(info):
-            self.real_classes = get_extractor(labeller_for(info)).classify_channels(self.real).numpy()
+        n_real = min(len(dataset), 2 * self.n)
+        idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real]
+        ex = dataset.examples(idx)   # streaming data sets read just these
+        x, y = ex.pop("x").cpu(), ex.pop("y", None)
+        self.data = Dataset(x, y, info.get("kind", ""), info.get("name", ""), None, None,
+                            extra={k: v.cpu() for k, v in ex.items()})
+        self.real: torch.Tensor | None = None             # the real side, fixed at the first call
+        self.real_features = self.real_classes = None     # and its features and classifier labels
         self.best_key = e.best or None
         self.best: float | None = None
 
@@ -208,8 +187,14 @@ class PeriodicEval:
 
     def __call__(self, recipe) -> tuple[dict[str, float], bool]:
         """(flat metrics for stats.jsonl, whether this is the best so far)."""
-        fake = recipe.generate(recipe.latents_for(self.n, seed=self.seed)).cpu()
-        res = evaluate_arrays(self.real, fake, kind=self.kind, metrics=self.metrics, extractor=self.extractor,
+        real, fake, _ = recipe.eval_samples(self.data, self.n, self.seed)
+        fake = fake.cpu()
+        if self.real is None:
+            self.real = real.cpu()
+            self.real_features = featurize(self.extractor, self.real, self.info)[0]
+            if _split_names(self.metrics, self.info)[2] and labeller_for(self.info):
+                self.real_classes = get_extractor(labeller_for(self.info)).classify_channels(self.real).numpy()
+        res = evaluate_arrays(self.real, fake, metrics=self.metrics, extractor=self.extractor,
                               seed=self.seed, info=self.info, real_features=self.real_features,
                               real_classes=self.real_classes)
         flat = {k: float(v) for k, v in res["metrics"].items() if isinstance(v, (int, float))}

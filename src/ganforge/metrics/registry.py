@@ -1,7 +1,10 @@
 """Metric registry, real-vs-real floors and ``compute``: several metrics on one pair of feature sets.
 
-A metric is a function ``(real_feats, fake_feats, ctx) -> dict`` of JSON-able values registered under
-a name with the data kinds it applies to. ``ctx`` holds the seed and metric options (see CTX_KEYS).
+A metric is a function ``(real_feats, fake_feats, ctx) -> dict`` of JSON-able values registered
+under a name in ``METRICS``. Metrics work on features, ``(N, D)`` arrays from a feature extractor
+(extractors.py), whatever the modality the features came from; a metric that needs more than
+features (the mixture means of ``toy_modes``, the labels of ``label_modes``) names those ``ctx``
+keys in ``needs``. ``ctx`` holds the seed and metric options (see CTX_KEYS).
 
 Floors. A distance between finite samples is not 0 even for a perfect generator, so every metric
 with ``floor=True`` is reported next to the same metric between two disjoint real splits at the same
@@ -22,9 +25,9 @@ import numpy as np
 import torch
 
 from ..core.errors import ConfigError
+from ..core.registry import METRICS
 
 MetricFn = Callable[[Any, Any, dict], dict]
-KINDS = ("image", "vector")
 ALIASES = {"fid": "fd", "fd_infinity": "fd_inf", "precision_recall": "pr", "density_coverage": "dc",
            "1nn": "one_nn", "memorization": "memorisation", "modes": "toy_modes"}
 CTX_KEYS = {
@@ -48,29 +51,19 @@ CTX_KEYS = {
 class MetricSpec:
     name: str
     fn: MetricFn
-    kinds: tuple[str, ...]
     floor: bool               # also report metric(real split A, real split B)
     needs: tuple[str, ...]    # ctx keys that must be given
 
 
-_METRICS: dict[str, MetricSpec] = {}
-
-
-def register(name: str, kinds: Iterable[str] = KINDS, floor: bool = True,
-             needs: Iterable[str] = ()) -> Callable[[MetricFn], MetricFn]:
+def register(name: str, floor: bool = True, needs: Iterable[str] = ()) -> Callable[[MetricFn], MetricFn]:
     def deco(fn: MetricFn) -> MetricFn:
-        _METRICS[name] = MetricSpec(name, fn, tuple(kinds), floor, tuple(needs))
+        METRICS.register(name, MetricSpec(name, fn, floor, tuple(needs)), replace=True)
         return fn
     return deco
 
 
-def _load_builtins() -> None:
-    from . import fd, kid, modes, prdc  # noqa: F401  (importing registers the built-in metrics)
-
-
-def available(kind: str | None = None) -> list[str]:
-    _load_builtins()
-    return sorted(n for n, s in _METRICS.items() if kind is None or kind in s.kinds)
+def available() -> list[str]:
+    return METRICS.names()
 
 
 def _suggest(name: str, valid: list[str]) -> str:
@@ -79,19 +72,16 @@ def _suggest(name: str, valid: list[str]) -> str:
 
 
 def get_metric(name: str) -> MetricSpec:
-    _load_builtins()
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
-    if key not in _METRICS:
-        raise ConfigError(f"unknown metric '{name}'" + _suggest(name, list(_METRICS) + list(ALIASES)))
-    return _METRICS[key]
+    if key not in METRICS:
+        raise ConfigError(f"unknown metric '{name}'" + _suggest(name, METRICS.names() + list(ALIASES)))
+    return METRICS.get(key)
 
 
-def default_metrics(kind: str, ctx: dict | None = None) -> list[str]:
-    """image: fd, kid, pr, dc; vector: the same plus toy_modes when the mixture means are known."""
-    if kind not in KINDS:
-        raise ConfigError(f"unknown data kind '{kind}'" + _suggest(kind, list(KINDS)))
+def default_metrics(ctx: dict | None = None) -> list[str]:
+    """fd, kid, pr, dc; plus toy_modes when the mixture means of a toy data set are known."""
     names = ["fd", "kid", "pr", "dc"]
-    if kind == "vector" and ctx and ctx.get("means") is not None and ctx.get("sigma") is not None:
+    if ctx and ctx.get("means") is not None and ctx.get("sigma") is not None:
         names.append("toy_modes")
     return names
 
@@ -140,16 +130,14 @@ def with_floor(metric_fn: Callable[..., Any], real: Any, fake: Any, seed: int = 
 # ----------------------------------------------------------------------------------------------
 # compute.
 
-def _resolve(names: str | Iterable[str] | None, kind: str, ctx: dict) -> list[MetricSpec]:
+def _resolve(names: str | Iterable[str] | None, ctx: dict) -> list[MetricSpec]:
     if names is None:
-        names = default_metrics(kind, ctx)
+        names = default_metrics(ctx)
     elif isinstance(names, str):
         names = [n for n in names.split(",") if n.strip()]
     specs: list[MetricSpec] = []
     for name in names:
         spec = get_metric(name)
-        if kind not in spec.kinds:
-            raise ConfigError(f"metric '{spec.name}' applies to {' or '.join(spec.kinds)} data, not {kind}")
         missing = [k for k in spec.needs if ctx.get(k) is None]
         if missing:
             raise ConfigError(f"metric '{spec.name}' needs {', '.join(missing)}; "
@@ -157,7 +145,7 @@ def _resolve(names: str | Iterable[str] | None, kind: str, ctx: dict) -> list[Me
         if spec not in specs:
             specs.append(spec)
     if not specs:
-        raise ConfigError("no metric requested; name at least one of: " + ", ".join(available(kind)))
+        raise ConfigError("no metric requested; name at least one of: " + ", ".join(available()))
     return specs
 
 
@@ -169,19 +157,17 @@ def _merge_into(out: dict, part: dict, metric: str) -> None:
 
 
 def compute(names: str | Iterable[str] | None, real_feats: Any, fake_feats: Any, seed: int = 0,
-            kind: str = "image", floor: bool = True, **ctx: Any) -> dict:
-    """Run the named metrics (None = ``default_metrics(kind)``) and merge their dicts.
+            floor: bool = True, **ctx: Any) -> dict:
+    """Run the named metrics (None = ``default_metrics``) on two feature sets and merge their dicts.
 
     Returns the metric values at the top level (with ``<key>_floor`` for floored metrics) and
     ``"protocol"``: seed, set sizes, the evaluation size n and the options used.
     """
     from .knn import check_pair
-    if kind not in KINDS:
-        raise ConfigError(f"unknown data kind '{kind}'" + _suggest(kind, list(KINDS)))
     for key in ctx:
         if key not in CTX_KEYS:
             raise ConfigError(f"unknown metric option '{key}'" + _suggest(key, list(CTX_KEYS)))
-    specs = _resolve(names, kind, ctx)
+    specs = _resolve(names, ctx)
     n_r, n_f, dim = check_pair(real_feats, fake_feats)
     run_ctx = {**ctx, "seed": seed}
     use_floor = floor and any(s.floor for s in specs)
@@ -198,7 +184,7 @@ def compute(names: str | Iterable[str] | None, real_feats: Any, fake_feats: Any,
             _merge_into(out, spec.fn(real_feats, fake_feats, run_ctx), spec.name)
     options = {k: v for k, v in ctx.items() if isinstance(v, (int, float, str, bool))}
     out["protocol"] = {
-        "metrics": [s.name for s in specs], "kind": kind, "seed": seed, "dim": dim,
+        "metrics": [s.name for s in specs], "seed": seed, "dim": dim,
         "n_real": n_r, "n_fake": n_f, "n_eval": n if use_floor else None,
         "floor": ("metric(real A, fake) vs metric(real A, real B), disjoint real splits of n_eval; "
                   "fake subsampled to n_eval") if use_floor else "none",

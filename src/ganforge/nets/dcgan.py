@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.errors import ConfigError
+from .arch import Arch, register_arch
 from .layers import GNorm, MinibatchStdDev, ProjectionHead, dcgan_init_, maybe_sn, need_labels
 
 MIN_SIZE = 8
@@ -144,3 +145,11 @@ class DCGANDiscriminator(nn.Module):
                              f"{' (pack samples along channels)' if self.pack > 1 else ''}, got {tuple(x.shape)}")
         phi = self.features(x).flatten(1)                               # (N, C_base * s0 * s0)
         return self.head(phi, y)
+
+
+register_arch("dcgan", Arch(
+    generator=lambda cfg, shape, k: DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g,
+                                                   cfg.g_convs),
+    discriminator=lambda cfg, shape, k: DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, cfg.mbstd, cfg.pack,
+                                                           cfg.d_convs),
+    fits=lambda shape: len(shape) == 3, needs="image data (C, H, W)", auto=10))

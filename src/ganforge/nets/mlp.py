@@ -10,6 +10,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .arch import Arch, register_arch
 from .layers import GNorm, MinibatchStdDev, ProjectionHead, maybe_sn, need_labels
 
 
@@ -76,3 +77,11 @@ class MLPDiscriminator(nn.Module):
                              f"{' (pack samples along the first data axis)' if self.pack > 1 else ''}, "
                              f"got {tuple(x.shape)}")
         return self.head(self.features(x), y)                           # (N,)
+
+
+register_arch("mlp", Arch(
+    generator=lambda cfg, shape, k: MLPGenerator(shape, cfg.z_dim, cfg.g_width, cfg.mlp_layers, cfg.g_norm, k,
+                                                 cfg.cond_g),
+    discriminator=lambda cfg, shape, k: MLPDiscriminator(shape, cfg.d_width, cfg.mlp_layers, cfg.d_norm, k,
+                                                         cfg.mbstd, cfg.pack),
+    fits=lambda shape: len(shape) in (1, 3), needs="vectors (D,) or images (C, H, W)", auto=1))

@@ -69,7 +69,7 @@ def bench_config(preset: str, steps: int, log_every: int, overrides: dict | None
 def bench_data(cfg: Config) -> tuple[Dataset, bool]:
     """(data set, synthetic?): the preset's own data when found, else uniform noise of its shape."""
     try:
-        return load_dataset(cfg.data, seed=cfg.train.seed), False
+        return load_dataset(cfg, seed=cfg.train.seed), False
     except DataError:
         shape = _FALLBACK_SHAPES.get(cfg.data.source)
         if shape is None and cfg.data.source == "folder":
@@ -147,7 +147,7 @@ def train_speed(cfg: Config, dataset: Dataset) -> tuple[float, int]:
 @torch.no_grad()
 def sample_speed(recipe, n: int = 8192, batch: int = 1024, repeats: int = 5) -> float:
     """Median images (or vectors) per second drawn from the sampling network (G_ema)."""
-    inputs = recipe.latents_for(n, seed=0)
+    inputs = recipe.sample_inputs(n, seed=0)
     recipe.generate(inputs, batch=batch)  # warm-up
     times = []
     for _ in range(repeats):
@@ -170,7 +170,7 @@ def onnx_sample_speed(recipe, n: int = 8192, batch: int = 1024, repeats: int = 5
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        inputs = {k: v.cpu().numpy() for k, v in recipe.latents_for(batch, seed=0).items()}
+        inputs = {k: v.cpu().numpy() for k, v in recipe.sample_inputs(batch, seed=0).items()}
         sess.run(None, inputs)
         times = []
         for _ in range(repeats):

@@ -1,26 +1,10 @@
-"""Recipes: one per application. ``build_recipe`` picks one from the config."""
+"""Recipes: one per application (how a batch flows through the networks, the phases, sampling,
+writing, export). Every module here that defines one registers it with ``@register_recipe``;
+``build_recipe`` picks one by ``model.recipe`` (or by the data's kind for ``auto``)."""
 from __future__ import annotations
 
-import difflib
+from ..core.registry import RECIPES
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, build_recipe, prepare, recipe_class, register_recipe
 
-import torch
-
-from ..core.errors import ConfigError
-from .base import Batch, OptimSpec, Phase, Recipe
-from .gan import GANRecipe
-from .tabular import TabularRecipe
-
-RECIPES: dict[str, type[Recipe]] = {"gan": GANRecipe, "tabular": TabularRecipe}
-
-
-def build_recipe(cfg, data_info: dict, device: torch.device) -> Recipe:
-    name = getattr(cfg.model, "recipe", "gan")
-    if name == "auto":
-        name = "tabular" if data_info.get("kind") == "table" else "gan"
-    if name not in RECIPES:
-        close = difflib.get_close_matches(name, list(RECIPES), n=1)
-        raise ConfigError(f"unknown recipe '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    return RECIPES[name](cfg, data_info, device)
-
-
-__all__ = ["Batch", "Phase", "OptimSpec", "Recipe", "RECIPES", "build_recipe"]
+__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "RECIPES", "build_recipe", "recipe_class",
+           "register_recipe", "prepare"]

@@ -1,23 +1,51 @@
-"""What every recipe provides to the training loop. The loop only ever sees these types.
+"""What every recipe provides to the loop, the API, export and evaluation. They only ever see these types.
 
 A recipe owns its networks and forward passes and declares its phases as data: which optimizer,
-which networks receive gradients, which loss, how often. Adding an application means adding a
-recipe, never editing the loop.
+which networks receive gradients, which loss, how often. It also owns its config section, its
+presets, how its samples are drawn (from seeds and conditioning inputs) and written (which file
+formats), and which of its networks are generators to export. Adding an application means
+registering a recipe (``@register_recipe``) next to its networks, data source, sample writer and
+feature extractor, never editing the loop.
+
+Networks come in two kinds: ``nets`` are trained (or averaged, ``ema``) and saved in every
+checkpoint; ``frozen`` ones (a pretrained encoder, a fixed random projection) are loaded from a
+safetensors file named in the config, never trained, broadcast or copied into checkpoints, which
+record the file and its sha256 instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from ..config import Config, Derived
+from ..core.errors import CheckpointError, ConfigError
+from ..core.frozen import frozen_path, load_frozen
+from ..core.registry import PRESETS, RECIPES, SECTIONS, WRITERS
 
-@dataclass
-class Batch:
-    x: torch.Tensor                 # real examples, on the training device: (B, *shape)
-    y: torch.Tensor | None = None   # labels (B,) or None
-    extra: dict[str, torch.Tensor] = field(default_factory=dict)  # paired inputs, masks, conditions ...
+
+class Batch(dict):
+    """One step's examples: named tensors on the training device, each (B, ...). ``x`` is always
+    there; ``y`` (labels) when the data has them; anything else a data source adds (a paired target,
+    token ids, a speaker id) under its own name."""
+
+    def __init__(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, **extra: torch.Tensor):
+        super().__init__(x=x, **({"y": y} if y is not None else {}), **extra)
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self["x"]
+
+    @property
+    def y(self) -> torch.Tensor | None:
+        return self.get("y")
+
+    @property
+    def extra(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.items() if k not in ("x", "y")}
 
 
 LossFn = Callable[[Batch, int], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
@@ -42,16 +70,48 @@ class OptimSpec:
     betas: tuple[float, float]
 
 
+@dataclass
+class ExportSpec:
+    """One generator as an exportable graph: ``module(*example)`` -> outputs named ``outputs``."""
+    module: nn.Module
+    inputs: list[str]
+    example: tuple[torch.Tensor, ...]
+    outputs: list[str]
+    describe: str = ""              # what the output is, for the export's model card
+
+
 class Recipe:
     """Base class. Subclasses fill ``nets`` in __init__ and implement the methods below."""
 
     name = "base"
+    section: str = ""               # name of the recipe's own config section ("" = none)
+    config: type | None = None      # the section's dataclass
+    data_kinds: tuple[str, ...] = ()  # data kinds this recipe trains when model.recipe=auto
+    presets: dict[str, dict] = {}   # presets registered with the recipe
+    evaluator = "features"          # registered evaluator for `ganforge eval` (evaluation/)
+    explorable = False              # generators of a latent z the explore tools can walk
     ema: dict[str, str] = {}        # {"G_ema": "G"}: averaged copies the loop keeps after each phase
+    condition_help: dict[str, str] = {}  # conditioning inputs sample() may take: {"label": "class index"}
+    formats: dict[str, str] = {}    # sample file extension -> registered writer; the first is the grid's
+    cli_options: dict[str, tuple[str, type, str]] = {}  # `ganforge train --flag`: (config key, type, help)
 
-    def __init__(self, cfg, data_info: dict, device: torch.device):
+    def __init__(self, cfg: Config, data_info: dict, device: torch.device):
         self.cfg, self.data_info, self.device = cfg, data_info, device
         self.nets: dict[str, nn.Module] = {}
+        self.frozen: dict[str, nn.Module] = {}
+        self.frozen_refs: dict[str, dict[str, Any]] = {}
         self.gen: torch.Generator | None = None   # the loop sets the noise generator
+
+    # -- configuration --------------------------------------------------------------------------
+    @classmethod
+    def prepare(cls, cfg: Config, data_info: dict) -> list[Derived]:
+        """Derive defaults from the data before the run starts (once; not on resume). Use
+        ``config.derive`` so keys the user set are left alone and every change says why."""
+        return []
+
+    def settings(self) -> Any:
+        """The recipe's own config section."""
+        return self.cfg.section(self.section) if self.section else None
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
@@ -70,16 +130,163 @@ class Recipe:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
 
+    # -- frozen networks ------------------------------------------------------------------------
+    def add_frozen(self, name: str, module: nn.Module, path: str) -> nn.Module:
+        """Load ``module``'s weights from the safetensors file ``path`` and keep it as a frozen part:
+        eval mode, no gradients, not in ``nets`` (so not trained, broadcast or checkpointed)."""
+        path = frozen_path(name, path)
+        digest = load_frozen(module, path)
+        module = module.to(self.device).eval().requires_grad_(False)
+        self.frozen[name] = module
+        self.frozen_refs[name] = {"file": os.path.abspath(path), "sha256": digest}
+        return module
+
+    def check_frozen(self, refs: dict[str, dict[str, Any]], where: str) -> None:
+        """A checkpoint's frozen references must name the files this recipe loaded, byte for byte."""
+        for name, ref in refs.items():
+            mine = self.frozen_refs.get(name)
+            if mine is None:
+                raise CheckpointError(f"{where} was trained with a frozen network '{name}' this config does not load")
+            if mine["sha256"] != ref.get("sha256"):
+                raise CheckpointError(f"frozen network '{name}': {mine['file']} (sha256 {mine['sha256'][:12]}...) is "
+                                      f"not the file {where} was trained with ({ref.get('file')}, sha256 "
+                                      f"{str(ref.get('sha256'))[:12]}...); point the config at that file")
+
     # -- sampling -------------------------------------------------------------------------------
     def sampler_net(self) -> str:
         """The network used for samples (an EMA copy when there is one)."""
         return next(iter(self.ema), "G")
 
-    def grid_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+    def accepts(self) -> dict[str, str]:
+        """Conditioning inputs this run's sample() takes (may depend on the config)."""
+        return dict(self.condition_help)
+
+    def check_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any]:
+        """The given conditions (None values dropped); one clear line for one this run cannot take."""
+        given = {k: v for k, v in (conditions or {}).items() if v is not None}
+        ok = self.accepts()
+        for key in given:
+            if key not in ok:
+                takes = ", ".join(f"--{k} ({v})" for k, v in ok.items()) or "no conditioning input"
+                raise ConfigError(f"this {self.name} run takes no --{key}{self.refusal(key)}; it takes {takes}")
+        return given
+
+    def refusal(self, key: str) -> str:
+        """Why a condition is refused, appended to the error (e.g. ' (it is not class-conditional)')."""
+        return ""
+
+    def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+                      conditions: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
+        """Generator inputs for ``n`` samples from one seed, or one per seed (each reproducible alone)."""
         raise NotImplementedError
 
-    def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None) -> torch.Tensor:
+    def grid_examples(self, n: int) -> int:
+        """How many fixed real examples the sample grid shows or transforms (0 = none)."""
+        return 0
+
+    def grid_inputs(self, n: int, seed: int, examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """The fixed inputs of the training-time sample grid (``examples``: fixed real examples)."""
+        return self.sample_inputs(n, seed=seed + 7919)  # a stream apart from the training noise
+
+    def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None) -> Any:
         raise NotImplementedError
 
-    def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor]) -> None:
+    def sample(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+               conditions: dict[str, Any] | None = None, net: str | None = None) -> tuple[Any, dict]:
+        """(outputs in the model's space, the inputs that drew them). With an ``input`` condition
+        (examples to transform) ``n`` defaults to their count."""
+        given = self.check_conditions(conditions)
+        if seeds is None and not n and given.get("input") is not None:
+            n = len(given["input"])
+        if seeds is None and (n is None or n <= 0):
+            raise ConfigError(f"sample needs n > 0 or a list of seeds, got n={n}")
+        if seeds is not None and len(seeds) == 0:
+            raise ConfigError("sample needs at least one seed")
+        inputs = self.sample_inputs(n or 0, seed=seed, seeds=seeds, conditions=given)
+        return self.generate(inputs, net=net), inputs
+
+    def eval_samples(self, data, n: int, seed: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        """What evaluation compares, from in-memory real ``data``: (real samples, ``n`` generated
+        samples, extras such as the generated samples' class labels). A translation recipe compares
+        its translations of real sources with their true targets instead."""
+        drawn = self.sample_inputs(n, seed=seed)
+        return data.x, self.generate(drawn), {"fake_labels": drawn.get("y")}
+
+    def to_output(self, outputs: Any, inputs: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+        """Samples in the user's format: {"x": ..., and whatever else describes them (labels)}."""
         raise NotImplementedError
+
+    def grid_format(self) -> str:
+        return next(iter(self.formats), "")
+
+    def check_format(self, path: str) -> str:
+        """The extension of ``path`` (the grid's when it has none), refused with one line if unsupported."""
+        ext = os.path.splitext(path)[1].lower() or self.grid_format()
+        if ext not in self.formats:
+            raise ConfigError(f"a {self.name} run writes {' or '.join(self.formats) or 'no files'} files, not "
+                              f"{ext or path}; change the output name's extension")
+        return ext
+
+    def save_samples(self, outputs: Any, path: str, inputs: dict[str, torch.Tensor] | None = None) -> str:
+        """Write samples to ``path`` in the format its extension names (none: the grid's); returns the path."""
+        ext = self.check_format(path)
+        if not os.path.splitext(path)[1]:
+            path += ext
+        return self.write(self.formats[ext], path, self.to_output(outputs, inputs))
+
+    def write(self, writer: str, path: str, out: dict[str, Any], **options: Any) -> str:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        WRITERS.get(writer)(path, out, **options)
+        return path
+
+    # -- export ---------------------------------------------------------------------------------
+    def generators(self) -> dict[str, str]:
+        """Exported component name -> network: every generator a user needs to sample the model."""
+        return {"generator": self.sampler_net()}
+
+    def export_spec(self, component: str) -> ExportSpec:
+        raise ConfigError(f"the {self.name} recipe does not export to ONNX")
+
+
+def register_recipe(cls: type[Recipe]) -> type[Recipe]:
+    """Class decorator: the recipe, its config section and its presets become findable by name."""
+    RECIPES.register(cls.name, cls)
+    if cls.section:
+        if cls.config is None:
+            raise ConfigError(f"recipe '{cls.name}' names a section '{cls.section}' but no config dataclass")
+        SECTIONS.register(cls.section, cls.config)
+    for name, preset in cls.presets.items():
+        PRESETS.register(name, preset)
+    return cls
+
+
+def recipe_class(cfg: Config, data_info: dict) -> type[Recipe]:
+    """model.recipe, or for ``auto`` the recipe registered for the data's kind."""
+    name = cfg.model.recipe
+    if name == "auto":
+        kind = data_info.get("kind")
+        found = [cls for _, cls in RECIPES.items() if kind in cls.data_kinds]
+        if not found:
+            raise ConfigError(f"no recipe trains {kind} data; set model.recipe to one of: {', '.join(RECIPES.names())}")
+        return found[0]
+    return RECIPES.get(name, "recipe")
+
+
+def build_recipe(cfg: Config, data_info: dict, device: torch.device) -> Recipe:
+    return recipe_class(cfg, data_info)(cfg, data_info, device)
+
+
+def prepare(cfg: Config, data_info: dict) -> list[Derived]:
+    """Before a run starts: the recipe's section joins the config, and the recipe derives its
+    defaults from the data (``Recipe.prepare``); the result is validated again."""
+    from ..config import validate
+    cls = recipe_class(cfg, data_info)
+    if cls.section:
+        cfg.section(cls.section)
+    derived = cls.prepare(cfg, data_info)
+    validate(cfg)
+    return derived
+
+
+__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "register_recipe", "recipe_class", "build_recipe",
+           "prepare"]

@@ -10,23 +10,26 @@ packing of D's inputs live in gan_options.py.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
+from torch import nn
 
 from ..core.errors import ConfigError
-from ..core.render import save_image_grid, save_scatter
-from ..losses import RELATIVISTIC, g_loss
+from ..losses import g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
-from .base import Batch, OptimSpec, Phase, Recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
 from .dscore import score_real_fake
 from .gan_options import GANOptions
 
+_SCATTER_REFERENCE = 2000   # real points drawn behind the samples of a 2-D grid
 
+
+@register_recipe
 class GANRecipe(Recipe):
     name = "gan"
+    data_kinds = ("image", "vector")
+    explorable = True
     ema = {"G_ema": "G"}
 
     def __init__(self, cfg, data_info: dict, device: torch.device):
@@ -144,16 +147,33 @@ class GANRecipe(Recipe):
         o, kind = self.options, self.cfg.loss.kind
         fake_logits = D(o.d_input(fake, step, self.gen), y_fake)
         real_logits = None
-        if kind in RELATIVISTIC:   # G's loss compares its samples with a real batch, scored by D as it is now
+        if is_relativistic(kind):   # G's loss compares its samples with a real batch, scored by D as it is now
             with torch.no_grad():
                 real_logits = D(o.d_input(batch.x, step, self.gen), batch.y if self.num_classes else None)
         loss = g_loss(kind, *o.g_scores(fake_logits, step, real_logits))
         return loss, {"loss_G": loss.detach()}
 
     # -- sampling -------------------------------------------------------------------------------
-    def latents_for(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
-                    labels: list[int] | int | None = None) -> dict[str, torch.Tensor]:
-        """Latents for ``n`` samples from one seed, or one latent per seed so any sample can be redrawn alone."""
+    @property
+    def formats(self) -> dict[str, str]:
+        kind, shape = self.data_info["kind"], self.data_info["shape"]
+        if kind == "image":
+            return {".png": "png-grid", ".npz": "npz"}
+        if kind == "vector" and list(shape) == [2]:
+            return {".png": "scatter", ".npz": "npz"}
+        return {".npz": "npz"}   # no picture of D-dimensional vectors: the grid is the arrays
+
+    def accepts(self) -> dict[str, str]:
+        return {"label": f"class index 0..{self.num_classes - 1}"} if self.num_classes else {}
+
+    def refusal(self, key: str) -> str:
+        return " (it is not class-conditional)" if key == "label" else ""
+
+    def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+                      conditions: dict | None = None) -> dict[str, torch.Tensor]:
+        """Latents for ``n`` samples from one seed, or one latent per seed so any sample can be redrawn alone;
+        ``conditions={"label": k}`` (one class, or one per sample) for class-conditional runs."""
+        labels = (conditions or {}).get("label")
         if seeds is not None:
             z = torch.stack([torch.randn(self.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
         else:
@@ -171,8 +191,14 @@ class GANRecipe(Recipe):
             out["y"] = y.long().to(self.device)
         return out
 
-    def grid_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
-        return self.latents_for(n, seed=seed + 7919)  # a stream apart from the training noise
+    def grid_examples(self, n: int) -> int:
+        return _SCATTER_REFERENCE if self.formats.get(".png") == "scatter" else 0
+
+    def grid_inputs(self, n: int, seed: int, examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        inputs = self.sample_inputs(n, seed=seed + 7919)  # a stream apart from the training noise
+        if examples is not None:
+            self._reference = examples["x"].cpu().numpy()
+        return inputs
 
     @torch.no_grad()
     def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 1024) -> torch.Tensor:
@@ -185,19 +211,51 @@ class GANRecipe(Recipe):
         G.train(was_training)
         return out
 
-    def to_output(self, x: torch.Tensor) -> np.ndarray:
-        """Samples in the user's format: images uint8 (N, C, H, W); vectors float32 (N, D)."""
+    def to_numpy(self, x: torch.Tensor) -> np.ndarray:
+        """Samples as arrays: images uint8 (N, C, H, W); vectors float32 (N, D)."""
         if self.data_info["kind"] == "image":
             return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
         return x.float().cpu().numpy()
 
-    def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor],
-                   reference: np.ndarray | None = None) -> None:
-        out = self.to_output(x)
-        if self.data_info["kind"] == "image":
+    def to_output(self, outputs: torch.Tensor, inputs: dict[str, torch.Tensor] | None = None) -> dict:
+        out = {"x": self.to_numpy(outputs)}
+        if inputs is not None and "y" in inputs:
+            out["y"] = inputs["y"].cpu().numpy()
+        return out
+
+    def save_samples(self, outputs: torch.Tensor, path: str, inputs: dict[str, torch.Tensor] | None = None) -> str:
+        ext = self.check_format(path)
+        path = path if path.lower().endswith(ext) else path + ext
+        out = self.to_output(outputs, inputs)
+        writer = self.formats[ext]
+        if writer == "png-grid":
             nrow = self.num_classes if self.num_classes and self.num_classes <= 16 else None
-            save_image_grid(out, path, nrow=nrow or int(math.ceil(math.sqrt(len(out)))))
-        elif out.shape[1] == 2:
+            return self.write(writer, path, out, nrow=nrow)
+        if writer == "scatter":
             modes = self.data_info.get("modes")
-            save_scatter(out, path, reference=reference,
-                         modes=np.asarray(modes) if modes is not None else None)
+            out["reference"] = getattr(self, "_reference", None)
+            out["modes"] = np.asarray(modes) if modes is not None else None
+        return self.write(writer, path, out)
+
+    # -- export ---------------------------------------------------------------------------------
+    def export_spec(self, component: str) -> ExportSpec:
+        """G(z[, y]) with a dynamic batch axis; inputs z (N, z_dim) float32 and y (N,) int64 class indices."""
+        import copy
+        G = copy.deepcopy(self.nets[self.generators()[component]]).cpu().eval()
+        G.to(memory_format=torch.contiguous_format)
+        conditional = bool(self.num_classes)
+        example = {k: v.cpu() for k, v in self.sample_inputs(2, seed=0).items()}  # N=2: no size-1 shortcuts
+        names = ["z", "y"] if conditional else ["z"]
+        what = "images (N, C, H, W) in [-1, 1]" if self.data_info.get("kind") == "image" else "vectors (N, D)"
+        return ExportSpec(_Sampler(G, conditional), names, tuple(example[k] for k in names), ["x"], what)
+
+
+class _Sampler(nn.Module):
+    """The generator with the input names and order the exported graph exposes."""
+
+    def __init__(self, G: nn.Module, conditional: bool) -> None:
+        super().__init__()
+        self.G, self.conditional = G, conditional
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.G(z, y if self.conditional else None)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..augment import ADAController, augment, parse_policy
+from ..diffaug import ADAController, augment, parse_policy
 from ..core.errors import ConfigError
 from ..losses import relative_scores
 from ..losses.regularizers import add_noise, check_label_smoothing, instance_noise_std, smoothed_d_loss

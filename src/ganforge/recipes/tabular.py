@@ -13,20 +13,71 @@ Beyond the paper: with a declared discrete target, tabular.target_share of the c
 it (sampling draws conditions the same way), which sharpens the features-to-target relation that
 downstream models learn; G_ema (train.ema_beta) draws the samples; epoch-counted runs on small
 tables use a smaller batch and pack (``small_table_batch``).
+
+The recipe owns the ``[tabular]`` config section (which the ``tabular`` data source reads too) and
+the ``tabular`` preset. ``prepare`` turns tabular.epochs into train.steps (and the small-table batch)
+once, before the run starts, for the keys the user did not set.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from ..config import Derived, derive
 from ..core.errors import CheckpointError, ConfigError, DataError
-from ..losses import RELATIVISTIC, d_loss, g_loss
+from ..losses import d_loss, g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty
 from ..nets.tabular import TabularDiscriminator, TabularGenerator
-from .base import Batch, OptimSpec, Phase, Recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
+
+
+@dataclass
+class TabularConfig:
+    discrete: str = ""          # comma-separated columns to model as categories (besides the inferred ones)
+    target: str = ""            # column to predict in evaluation; kept categorical when it holds whole numbers
+    target_share: float = 0.5   # share of training conditions on a discrete target (0 = all columns alike)
+    types: str = ""             # type overrides "col:type,..." (continuous|integer|categorical|boolean|datetime)
+    epochs: int = 0             # > 0: train.steps = epochs * max(rows // batch, 1) when the run starts
+    epoch_steps: int = 4        # with epochs: smaller batches for small tables so a pass is >= this many steps
+    max_modes: int = 10         # mixture components fitted per continuous column
+    mode_threshold: float = 0.005  # mixture weight below which a mode is dropped
+    gmm_rows: int = 10_000      # rows used to fit each column's mixture (0 = all)
+    tau: float = 0.2            # Gumbel-softmax temperature of G's one-hot outputs
+    dropout: float = 0.5        # dropout after each hidden layer of D
+    pool: int = 2               # training-by-sampling pool, as a multiple of the rows
+    clip: bool = True           # clip sampled numbers to the range seen in training
+
+
+
+    def validate(self) -> None:
+        for key in ("epoch_steps", "max_modes", "pool"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"tabular.{key} must be positive, got {getattr(self, key)}")
+        if self.tau <= 0:
+            raise ConfigError(f"tabular.tau must be positive, got {self.tau}")
+        for key in ("target_share", "dropout"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"tabular.{key} must be in [0, 1], got {getattr(self, key)}")
+
+
+PRESETS = {
+    "tabular": {  # CTGAN's settings (Xu et al. 2019): WGAN-GP, pack 10, batch 500, Adam (0.5, 0.9)
+        "data": {"source": "tabular"},
+        "model": {"recipe": "tabular", "z_dim": 128, "g_width": 256, "d_width": 256, "mlp_layers": 2, "pack": 10},
+        "loss": {"kind": "wgan"},
+        "reg": {"gp": 10.0, "interval": 1},
+        "optim": {"g_betas": (0.5, 0.9), "d_betas": (0.5, 0.9)},
+        "train": {"batch": 500, "sample_every": 0, "ckpt_every": 2000, "ema_beta": 0.99},
+        "tabular": {"epochs": 300},
+    },
+}
+_MAX_ROUNDS = 50   # rejection rounds for conditions beyond the first
 
 
 def segment_softmax(x: torch.Tensor, seg: torch.Tensor, n_seg: int, log: bool = False) -> torch.Tensor:
@@ -48,20 +99,51 @@ def gumbel(n: int, d: int, gen: torch.Generator, device: torch.device) -> torch.
 _MIN_PACKS = 8   # packed groups per batch that the small-table batch keeps
 
 
-def small_table_batch(rows: int, batch: int, pack: int, epoch_steps: int) -> tuple[int, int]:
+def small_table_batch(rows: int, batch: int, pack: int, epoch_steps: int,
+                      fixed_pack: bool = False) -> tuple[int, int]:
     """(batch, pack) for an epoch-counted run. A table too small for ``epoch_steps`` batches per
     pass gets a smaller batch, so short runs on small tables still make enough updates, and a
     smaller pack, so D still judges at least _MIN_PACKS packed groups per batch (with fewer its
-    score and penalty are too noisy). Larger tables keep both."""
+    score and penalty are too noisy). Larger tables keep both. ``fixed_pack``: the pack stays."""
     if epoch_steps <= 0 or rows // batch >= epoch_steps:
         return batch, pack
     b = min(batch, max(1, rows // epoch_steps))
-    pack = max(1, min(pack, b // _MIN_PACKS))
+    if not fixed_pack:
+        pack = max(1, min(pack, b // _MIN_PACKS))
     return max(pack, b // pack * pack), pack
 
 
+@register_recipe
 class TabularRecipe(Recipe):
     name = "tabular"
+    section, config = "tabular", TabularConfig
+    data_kinds = ("table",)
+    presets = PRESETS
+    evaluator = "tables"
+    condition_help = {"condition": "COLUMN=VALUE of a discrete column, repeatable"}
+    formats = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+    cli_options = {"discrete": ("tabular.discrete", str, "tables: comma-separated columns to model as categories"),
+                   "target": ("tabular.target", str, "tables: the column a model will predict in `ganforge eval`"),
+                   "epochs": ("tabular.epochs", int, "tables: passes over the rows (--steps overrides it)")}
+
+    @classmethod
+    def prepare(cls, cfg, data_info: dict) -> list[Derived]:
+        """tabular.epochs -> train.steps (and, for a small table, a smaller batch and pack)."""
+        tab, t, m = cfg.section("tabular"), cfg.train, cfg.model
+        if tab.epochs <= 0 or "train.steps" in cfg.explicit:   # a step count the user gave wins over epochs
+            return []
+        rows = int(data_info.get("n", 0))
+        done = []
+        if "train.batch" not in cfg.explicit:
+            batch, pack = small_table_batch(rows, t.batch, m.pack, tab.epoch_steps,
+                                            fixed_pack="model.pack" in cfg.explicit)
+            why = (f"{rows} rows make fewer than tabular.epoch_steps={tab.epoch_steps} batches of {t.batch} "
+                   f"a pass; D keeps at least {_MIN_PACKS} packed groups a batch")
+            done += [derive(cfg, "train.batch", batch, why), derive(cfg, "model.pack", pack, why)]
+        steps = tab.epochs * max(rows // t.batch, 1)
+        done.append(derive(cfg, "train.steps", steps, f"tabular.epochs={tab.epochs} passes over {rows} rows "
+                                                      f"at train.batch={t.batch}"))
+        return [d for d in done if d is not None]
 
     def __init__(self, cfg, data_info: dict, device: torch.device):
         super().__init__(cfg, data_info, device)
@@ -69,11 +151,9 @@ class TabularRecipe(Recipe):
             raise ConfigError("model.recipe=tabular needs a table: set data.source=tabular and data.path to a "
                               ".csv or .parquet file (or use the 'tabular' preset)")
         from ..data.tabular_transform import TableTransformer   # pandas only when a table is used
-        m, tab = cfg.model, cfg.tabular
+        m, tab = cfg.model, self.settings()
         self.tt = TableTransformer.from_json(data_info["tabular"])
         self.pack, self.tau, self.z_dim = int(m.pack), float(tab.tau), int(m.z_dim)
-        if tab.epochs > 0:
-            self._epochs_to_steps(cfg, int(data_info.get("n", 0)))
         if cfg.train.batch % self.pack:
             raise ConfigError(f"train.batch={cfg.train.batch} must be a multiple of model.pack={self.pack}")
         self._layout()
@@ -88,14 +168,6 @@ class TabularRecipe(Recipe):
             G_ema.load_state_dict(G.state_dict())
             self.nets["G_ema"] = G_ema.eval().requires_grad_(False)
             self.ema = {"G_ema": "G"}
-
-    def _epochs_to_steps(self, cfg, rows: int) -> None:
-        """tabular.epochs -> train.steps, once (a resumed or extended run keeps its count)."""
-        tab, t, m = cfg.tabular, cfg.train, cfg.model
-        t.batch, m.pack = small_table_batch(rows, t.batch, m.pack, tab.epoch_steps)
-        self.pack = m.pack
-        t.steps = tab.epochs * max(rows // t.batch, 1)
-        tab.epochs = 0
 
     def _layout(self) -> None:
         """Index tensors for the activations, the condition vector and the conditioned logits."""
@@ -120,7 +192,7 @@ class TabularRecipe(Recipe):
         self.cond_out = torch.tensor(cond_out, dtype=torch.long, device=self.device)
         self.cond_base = np.concatenate([[0], np.cumsum([len(f) for f in freq])]).astype(np.int64)
         self.cond_freq = freq
-        w = condition_weights(tt, self.data_info.get("target", ""), float(self.cfg.tabular.target_share))
+        w = condition_weights(tt, self.data_info.get("target", ""), float(self.settings().target_share))
         self.col_weights = torch.as_tensor(w, dtype=torch.float64)
 
     # -- training -------------------------------------------------------------------------------
@@ -183,7 +255,7 @@ class TabularRecipe(Recipe):
         raw, fake = self._fake(cond)
         self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
         real_scores = None
-        if self.cfg.loss.kind in RELATIVISTIC:   # relativistic losses compare with real rows under the same condition
+        if is_relativistic(self.cfg.loss.kind):   # relativistic losses compare with real rows under the same condition
             with torch.no_grad():
                 real_scores = self._score(batch.x, cond)
         loss = g_loss(self.cfg.loss.kind, self._score(fake, cond), real_scores)
@@ -222,13 +294,15 @@ class TabularRecipe(Recipe):
             raise DataError(f"condition {column}={value!r} was never seen in training; known values: {shown}")
         return int(self.cond_base[self.disc.index(i)] + hits[0])
 
-    def latents_for(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None, labels=None,
-                    condition: int | None = None) -> dict[str, torch.Tensor]:
-        """Noise, condition and Gumbel noise for ``n`` rows from one seed (or one row per seed)."""
-        if labels is not None:
-            raise ConfigError("tabular runs take conditions (column=value), not class labels")
+    def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+                      conditions: dict | None = None, condition: int | None = None) -> dict[str, torch.Tensor]:
+        """Noise, condition and Gumbel noise for ``n`` rows from one seed (or one row per seed).
+        ``condition``: a condition index (see condition_index) that every row is drawn under."""
+        asked = (conditions or {}).get("condition")
+        if asked:
+            condition = self.condition_index(*next(iter(dict(asked).items())))
         if seeds is not None:
-            parts = [self.latents_for(1, s, condition=condition) for s in seeds]
+            parts = [self.sample_inputs(1, s, condition=condition) for s in seeds]
             return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         gen = torch.Generator().manual_seed(int(seed))
         z = torch.randn(n, self.z_dim, generator=gen)
@@ -246,9 +320,6 @@ class TabularRecipe(Recipe):
                 y[rows] = draw + int(self.cond_base[j])
         force = y if condition is not None else torch.full((n,), -1, dtype=torch.long)
         return {k: v.to(self.device) for k, v in {"z": z, "y": y, "noise": noise, "force": force}.items()}
-
-    def grid_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
-        return self.latents_for(n, seed=seed + 7919)
 
     @torch.no_grad()
     def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 4096) -> torch.Tensor:
@@ -269,14 +340,71 @@ class TabularRecipe(Recipe):
             x[forced, self.cond_out[inputs["force"][forced]]] = torch.inf
         return x
 
-    def to_output(self, x: torch.Tensor, clip: bool | None = None) -> "pd.DataFrame":  # noqa: F821
+    def decode(self, x: torch.Tensor, clip: bool | None = None) -> pd.DataFrame:  # noqa: F821
         """Decoded rows; numbers clipped to the training range unless ``clip`` (or tabular.clip) is off."""
-        clip = self.cfg.tabular.clip if clip is None else clip
+        clip = self.settings().clip if clip is None else clip
         return self.tt.inverse(x.float().cpu().numpy(), clip=bool(clip))
 
-    def write_grid(self, x: torch.Tensor, path: str, inputs: dict[str, torch.Tensor], reference=None) -> None:
-        """A preview of the rows as CSV beside where image runs put their grid."""
-        self.to_output(x).to_csv(path.rsplit(".", 1)[0] + ".csv", index=False)
+    def rows(self, n: int, seed: int = 0, conditions: dict[str, Any] | None = None, clip: bool | None = None,
+             net: str | None = None) -> pd.DataFrame:  # noqa: F821
+        """``n`` decoded rows. ``conditions={"col": value}`` fixes discrete columns: the first one
+        conditions G, further ones are met by drawing more rows and keeping those that match."""
+        import pandas as pd
+        conds = list((conditions or {}).items())
+        first = self.condition_index(*conds[0]) if conds else None
+        for col, value in conds[1:]:
+            self.condition_index(col, value)   # same checks for every condition
+        if len(conds) <= 1:
+            return self.decode(self.generate(self.sample_inputs(n, seed=seed, condition=first), net=net), clip)
+        kept, have = [], 0
+        for r in range(_MAX_ROUNDS):
+            batch = self.sample_inputs(max(int(n), 1000), seed=seed * _MAX_ROUNDS + r, condition=first)
+            got = self.decode(self.generate(batch, net=net), clip)
+            for col, value in conds[1:]:
+                got = got[got[col].astype(str) == str(value)]
+            kept.append(got)
+            have += len(got)
+            if have >= n:
+                return pd.concat(kept, ignore_index=True).iloc[:int(n)]
+        raise DataError(f"only {have} of {n} rows met the conditions {dict(conds)} after {_MAX_ROUNDS} rounds; "
+                        "the combination is too rare in the model: ask for fewer rows or fewer conditions")
+
+    def sample(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
+               conditions: dict[str, Any] | None = None, net: str | None = None) -> tuple[Any, dict]:
+        """Decoded rows (a DataFrame) for ``n`` rows from one seed, or one row per seed."""
+        asked = dict(self.check_conditions(conditions).get("condition") or {})
+        if seeds is not None:
+            if len(asked) > 1:
+                raise ConfigError("one row per seed takes at most one condition; give --n instead of --seeds")
+            inputs = self.sample_inputs(seeds=seeds, conditions={"condition": asked} if asked else None)
+            return self.decode(self.generate(inputs, net=net)), inputs
+        if not n or n <= 0:
+            raise ConfigError(f"sample needs n > 0 or a list of seeds, got n={n}")
+        return self.rows(int(n), seed, asked, net=net), {}
+
+    def to_output(self, outputs, inputs: dict[str, torch.Tensor] | None = None) -> dict:
+        """{"x": a DataFrame of decoded rows} (encoded rows are decoded here)."""
+        return {"x": outputs if not isinstance(outputs, torch.Tensor) else self.decode(outputs)}
+
+    # -- export ---------------------------------------------------------------------------------
+    def export_spec(self, component: str) -> ExportSpec:
+        """G's raw outputs from noise z (N, z_dim) and the one-hot condition cond (N, C); decoding the
+        rows (tanh scalars, argmax per categorical block, the fitted transform) stays with ganforge."""
+        import copy
+        G = copy.deepcopy(self.nets[self.generators()[component]]).cpu().eval()
+        inputs = self.sample_inputs(2, seed=0)
+        example = (inputs["z"].cpu(), self._onehot(inputs["y"], 2).cpu())
+        return ExportSpec(_Joined(G), ["z", "cond"], example, ["raw"],
+                          "encoded table rows before decoding (N, D); decode with ganforge")
+
+
+class _Joined(nn.Module):
+    def __init__(self, G: nn.Module) -> None:
+        super().__init__()
+        self.G = G
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.G(torch.cat([z, cond], dim=1))
 
 
 def _digest(obj) -> str:

@@ -20,7 +20,7 @@ from ..core import checkpoint as ckpt
 from ..core.errors import CheckpointError, GanforgeError
 from ..core.log import read_stats
 
-_GRID_RE = re.compile(r"grid-(\d+)\.png$")
+_GRID_RE = re.compile(r"^grid-(\d+)\.[A-Za-z0-9]+$")
 PICTURE_EXTS = (".png", ".gif")
 
 
@@ -36,7 +36,7 @@ class RunFacts:
     params: dict[str, int]
     stats: list[dict[str, Any]]
     evals: list[tuple[str, Any]]                # (file name, parsed JSON) of RUN/eval/*.json
-    grids: list[tuple[int, str]]                # (step, path) of RUN/samples/grid-*.png
+    grids: list[tuple[int, str]]                # (step, path) of RUN/samples/grid-*.* (the recipe's grid format)
     explore: list[str]                          # RUN/explore pictures, newest first
     machine: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
@@ -112,8 +112,9 @@ def _evals(run_dir: str) -> list[tuple[str, Any]]:
 
 
 def _grids(run_dir: str) -> list[tuple[int, str]]:
-    paths = glob.glob(os.path.join(run_dir, "samples", "grid-*.png"))
-    return sorted((int(m.group(1)), p) for p in paths if (m := _GRID_RE.search(p)))
+    paths = glob.glob(os.path.join(run_dir, "samples", "grid-*"))
+    return sorted((int(m.group(1)), p) for p in paths if (m := _GRID_RE.search(os.path.basename(p)))
+                  and ".tmp-" not in p)
 
 
 def _explore(run_dir: str) -> list[str]:

@@ -24,7 +24,8 @@ figcaption{font-size:.8em;color:#555;text-align:center}img{max-width:100%;image-
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:.8em;max-height:360px}
 """
 
-_MIME = {".png": "image/png", ".gif": "image/gif"}
+_MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_TEXT = (".txt", ".csv", ".jsonl", ".json", ".tsv")
 
 
 def esc(v: Any) -> str:
@@ -151,15 +152,29 @@ def section_eval(f: RunFacts) -> str:
     return "".join(out)
 
 
+def sample_cell(path: str, caption: str) -> str:
+    """One sample file as the page can show it: pictures inline, text and tables as their first lines,
+    anything else (a recipe's own format) as its name and size."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _MIME:
+        body = img_file(path, caption, width=240)
+    elif ext in _TEXT:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = "".join(fh.readline() for _ in range(12))
+        body = f"<pre>{esc(head)}</pre>"
+    else:
+        body = f"<p class='muted'>{esc(os.path.basename(path))} ({os.path.getsize(path):,} bytes)</p>"
+    return f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
 def section_samples(f: RunFacts, most: int = 10) -> str:
     if not f.grids:
-        return "<h2>Samples</h2><p class='muted'>no sample grids yet (samples/grid-*.png).</p>"
+        return "<h2>Samples</h2><p class='muted'>no sample grids yet (samples/grid-*).</p>"
     picks = f.grids
     if len(picks) > most:  # evenly spaced, always with the first and the newest
         idx = sorted({round(i * (len(picks) - 1) / (most - 1)) for i in range(most)})
         picks = [picks[i] for i in idx]
-    figs = "".join(f"<figure>{img_file(p, f'step {s}', width=240)}<figcaption>step {s}</figcaption></figure>"
-                   for s, p in picks)
+    figs = "".join(sample_cell(p, f"step {s}") for s, p in picks)
     return ("<h2>Samples (fixed latents)</h2>"
             f"<p class='muted'>{len(picks)} of {len(f.grids)} grids, same latents at every step.</p>"
             f"<div class='timeline'>{figs}</div>")

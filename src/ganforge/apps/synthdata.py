@@ -27,12 +27,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import api
-from . import config as C
-from .core import checkpoint as ckpt
-from .core.errors import ConfigError, DataError
-from .core.runs import new_run_dir, prepare_out_dir
-from .data import Dataset, infer_source, load_dataset, resolve_path, to_uint8
+from .. import api
+from .. import config as C
+from ..core import checkpoint as ckpt
+from ..core.errors import ConfigError, DataError
+from ..core.runs import new_run_dir, prepare_out_dir
+from ..core.registry import SOURCES
+from ..data import Dataset, infer_source, load_dataset, resolve_path, to_uint8
 
 BUILTIN = ("digits", "mnist")
 BASE_PRESET = "digits-cond"
@@ -68,8 +69,9 @@ def data_config(data: str) -> C.DataConfig:
         raise DataError(f"no such data: {data}; give 'digits', an NPZ with keys x and y, "
                         "or a folder with one sub-folder of images per class") from None
     source = infer_source(path)
-    if source == "tabular":
-        raise DataError(f"{data} is a table; augment takes labelled images (NPZ x/y, IDX or a class folder)")
+    kind = SOURCES.get(source).kind
+    if kind not in ("image", ""):
+        raise DataError(f"{data} is {kind} data; augment takes labelled images (NPZ x/y, IDX or a class folder)")
     return C.DataConfig(source=source, path=os.path.abspath(path))
 
 

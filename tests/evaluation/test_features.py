@@ -9,7 +9,7 @@ import pytest
 
 import ganforge
 from ganforge.core.errors import ConfigError
-from ganforge.evaluate import evaluate_files
+from ganforge.evaluation import evaluate_files
 
 
 def gf(*args):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from ganforge.augment import OPS, ADAController, augment, cutout, parse_policy, translation
+from ganforge.diffaug import OPS, ADAController, augment, cutout, parse_policy, translation
 from ganforge.core.errors import ConfigError
 
 

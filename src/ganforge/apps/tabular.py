@@ -17,13 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from . import config as C
-from .core import checkpoint as ckpt
-from .core.errors import CheckpointError, ConfigError, DataError
-from .recipes import build_recipe
-from .recipes.tabular import TabularRecipe
+from .. import config as C
+from ..core import checkpoint as ckpt
+from ..core.errors import CheckpointError, ConfigError
+from ..recipes.tabular import TabularRecipe
 
-_MAX_ROUNDS = 50   # rejection rounds for conditions beyond the first
+# the constructor's defaults, which are the tabular preset's: only other values count as set by the user
+_DEFAULTS = {"train.batch": 500, "model.pack": 10, "model.z_dim": 128, "model.g_width": 256, "model.d_width": 256,
+             "model.mlp_layers": 2, "optim.g_lr": 2e-4, "optim.d_lr": 2e-4}
 
 
 class TabularGAN:
@@ -33,11 +34,12 @@ class TabularGAN:
                  generator_dim: int = 256, discriminator_dim: int = 256, layers: int = 2, lr: float = 2e-4,
                  steps: int | None = None, seed: int = 0, out: str | None = None, verbose: bool = False,
                  overrides: dict[str, Any] | list[str] | None = None):
-        self.settings = {"tabular.epochs": 0 if steps else epochs, "train.batch": batch_size, "model.pack": pack,
-                         "model.z_dim": embedding_dim, "model.g_width": generator_dim,
-                         "model.d_width": discriminator_dim, "model.mlp_layers": layers,
-                         "optim.g_lr": lr, "optim.d_lr": lr, "train.seed": seed, "train.progress": verbose}
-        if steps:
+        given = {"train.batch": batch_size, "model.pack": pack, "model.z_dim": embedding_dim,
+                 "model.g_width": generator_dim, "model.d_width": discriminator_dim, "model.mlp_layers": layers,
+                 "optim.g_lr": lr, "optim.d_lr": lr}
+        self.settings = {k: v for k, v in given.items() if v != _DEFAULTS[k]}
+        self.settings.update({"tabular.epochs": epochs, "train.seed": seed, "train.progress": verbose})
+        if steps:   # a step count wins over epochs
             self.settings["train.steps"] = int(steps)
         extra = C.parse_set(overrides) if isinstance(overrides, list) else dict(overrides or {})
         self.settings.update(extra)
@@ -49,9 +51,8 @@ class TabularGAN:
     # -- training -------------------------------------------------------------------------------
     def fit(self, data, discrete_columns=(), target: str | None = None, types: dict[str, str] | None = None) -> TabularGAN:
         """Train on ``data`` (a DataFrame, or a .csv/.parquet path); returns self."""
-        from .data.tabular import parse_types, read_table, split_names, table_dataset
-        from .engine import Trainer, write_run_files
-        from .core.runs import prepare_out_dir
+        from ..data.tabular import parse_types, read_table, split_names, table_dataset
+        from ..engine import open_run, train_run
         ov = dict(self.settings)
         names = split_names(discrete_columns)
         if any("," in n for n in names):
@@ -64,16 +65,13 @@ class TabularGAN:
         cfg = C.resolve("tabular", ov)
         df = read_table(data)
         name = "the data frame" if isinstance(data, pd.DataFrame) else os.fspath(data)
-        dataset = table_dataset(df, cfg.tabular, cfg.train.seed, name=name)
-        if self.out:
-            run_dir = prepare_out_dir(self.out)
-        else:   # removed with the model; save() keeps a copy
+        dataset = table_dataset(df, cfg.section("tabular"), cfg.train.seed, name=name)
+        out = self.out
+        if not out:   # removed with the model; save() keeps a copy
             self._tmp = tempfile.TemporaryDirectory(prefix="ganforge-tabular-")
-            run_dir = self._tmp.name
-        trainer = Trainer(cfg, run_dir, dataset)
-        write_run_files(run_dir, cfg, trainer.data_info)
-        trainer.fit()
-        self._attach(run_dir, trainer.recipe)
+            out = os.path.join(self._tmp.name, "run")
+        res = train_run(cfg, out=out, dataset=dataset)
+        self._attach(res.run_dir, open_run(res.run_dir).recipe)
         return self
 
     def _attach(self, run_dir: str, recipe) -> None:
@@ -101,28 +99,7 @@ class TabularGAN:
         recipe = self._need_fit()
         if int(n) <= 0:
             raise ConfigError(f"sample needs n > 0, got {n}")
-        conds = list((conditions or {}).items())
-        first = recipe.condition_index(*conds[0]) if conds else None
-        for col, value in conds[1:]:
-            recipe.condition_index(col, value)   # same checks for every condition
-        if len(conds) <= 1:
-            return self._draw(int(n), seed, first, clip)
-        kept, have = [], 0
-        for r in range(_MAX_ROUNDS):
-            rows = self._draw(max(int(n), 1000), seed * _MAX_ROUNDS + r, first, clip)
-            for col, value in conds[1:]:
-                rows = rows[rows[col].astype(str) == str(value)]
-            kept.append(rows)
-            have += len(rows)
-            if have >= n:
-                return pd.concat(kept, ignore_index=True).iloc[:int(n)]
-        raise DataError(f"only {have} of {n} rows met the conditions {dict(conds)} after {_MAX_ROUNDS} rounds; "
-                        "the combination is too rare in the model: ask for fewer rows or fewer conditions")
-
-    def _draw(self, n: int, seed: int, condition: int | None, clip: bool | None) -> pd.DataFrame:
-        recipe = self._need_fit()
-        x = recipe.generate(recipe.latents_for(n, seed=seed, condition=condition))
-        return recipe.to_output(x, clip)
+        return recipe.rows(int(n), seed, conditions, clip)
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path: str) -> str:
@@ -141,34 +118,13 @@ class TabularGAN:
     @classmethod
     def load(cls, path: str, device: str = "cpu") -> TabularGAN:
         """A fitted model from a folder written by ``save`` (or any tabular run folder / checkpoint)."""
-        from .engine import resolve_device
-        found = ckpt.find_checkpoint(os.fspath(path))
-        tensors, meta = ckpt.load(found)
-        cfg = C.from_dict(meta["config"])
-        if "tabular" not in meta.get("data", {}):
+        from ..engine import open_run
+        opened = open_run(path, device)
+        if "tabular" not in opened.data_info:
             raise CheckpointError(f"{path} is not a tabular run; use ganforge.load for image and vector runs")
-        recipe = build_recipe(cfg, meta["data"], resolve_device(device))
-        for name, net in recipe.nets.items():
-            ckpt.load_module(f"net.{name}", net, tensors, found)
         model = cls()
-        model._attach(os.fspath(path), recipe)
+        model._attach(os.fspath(path), opened.recipe)
         return model
 
 
-def write_table(df: pd.DataFrame, out: str) -> str:
-    """Write rows as .csv, or .parquet when pyarrow (or fastparquet) is importable."""
-    import importlib.util
-    low = out.lower()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    if low.endswith((".parquet", ".pq")):
-        if importlib.util.find_spec("pyarrow") is None and importlib.util.find_spec("fastparquet") is None:
-            raise ConfigError(f"writing {out} needs pyarrow: pip install pyarrow (or use --out rows.csv)")
-        df.to_parquet(out, index=False)
-    elif low.endswith(".csv"):
-        df.to_csv(out, index=False)
-    else:
-        raise ConfigError(f"--out for a tabular run must end in .csv or .parquet, got {out}")
-    return out
-
-
-__all__ = ["TabularGAN", "write_table"]
+__all__ = ["TabularGAN"]

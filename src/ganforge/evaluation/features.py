@@ -1,24 +1,24 @@
-"""`ganforge eval`: metrics of a run's G_ema against its training data, or of two data sets.
+"""The ``features`` evaluator: metrics of a run's samples against its training data, or of two data
+sets, in a feature space (metrics/extractors.py: the default one for the data, or --extractor).
 
-Every result is written as JSON with its protocol: sample counts, extractor and its sha256, seed,
-the reference data, the real-vs-real floor of each distance, and the time taken.
+Every result carries its protocol: sample counts, extractor and its sha256, seed, the reference
+data, the real-vs-real floor of each distance, and the time taken.
 """
 from __future__ import annotations
 
-import datetime
-import json
-import os
 import time
 from typing import Any
 
 import torch
 
-from .config import DataConfig
-from .core.checkpoint import atomic_write_bytes
-from .core.errors import ConfigError
-from .data import held_out as load_heldout
-from .data import load_dataset
-from .metrics.protocol import evaluate_arrays
+from ..config import DataConfig
+from ..core.errors import ConfigError
+from ..data import held_out as load_heldout
+from ..data import load_dataset
+from ..metrics.protocol import evaluate_arrays
+from .base import Evaluator, refuse, register_evaluator
+
+MAX_REAL = 20_000   # real examples read from a streaming data set (floors at n = 10,000)
 
 
 def _load_data(path: str):
@@ -32,56 +32,47 @@ def _wants_memorisation(metrics) -> bool:
     return any(n.strip().lower() in ("memorisation", "memorization") for n in names)
 
 
-def evaluate_run(run: str, *, metrics: str | None = None, n: int | None = None, extractor: str = "auto",
-                 seed: int = 0, json_path: str | None = None, data: str | None = None,
-                 heldout: str | None = None) -> dict[str, Any]:
+def evaluate_run(g, *, metrics: str | None = None, n: int | None = None, extractor: str = "auto",
+                 seed: int = 0, heldout: str | None = None, **other: Any) -> dict[str, Any]:
     """Sample ``n`` from the run's G_ema (seed ``seed``) and compare with the run's training data.
 
     ``memorisation`` compares the samples' distances to the training data with those of held-out
     real data: ``heldout`` (a data file or folder), else the examples ``data.limit`` left out."""
-    from . import api
+    refuse("features", other, (), f"a {g.recipe.name} run (give a RUN, or --real and --fake, not both)")
     t0 = time.perf_counter()
-    g = api.load(run)
     cfg = g.config
-    if data:
-        cfg.data.path, cfg.data.source = data, ("auto" if cfg.data.source in ("digits", "ring8", "grid25")
-                                               else cfg.data.source)
-    real = load_dataset(cfg.data, seed=cfg.train.seed)
-    n_real = len(real.x)
+    data = load_dataset(cfg, seed=cfg.train.seed)
+    if getattr(data, "streaming", False):   # the reference comes into memory as a seeded subset
+        data = data.take(MAX_REAL, seed)
+    n_real = len(data)
     n = n or min(10_000, n_real // 2)  # the floor compares two disjoint real halves of n each
     if n < 10:
         raise ConfigError(f"--n {n} is too small for these metrics; use at least 10")
     held = None
     if _wants_memorisation(metrics):
-        held = _load_data(heldout).x if heldout else getattr(load_heldout(cfg.data, seed=cfg.train.seed), "x", None)
+        held = _load_data(heldout).x if heldout else getattr(load_heldout(cfg, seed=cfg.train.seed), "x", None)
         if held is None:
             raise ConfigError("memorisation needs real examples the run never saw: give --heldout PATH, or train "
                               "with data.limit so the rest is held out")
-    drawn = g.recipe.latents_for(n, seed=seed)
-    fake = g.recipe.generate(drawn)
-    res = evaluate_arrays(real.x, fake.cpu(), kind=g.data_info["kind"], metrics=metrics, extractor=extractor,
-                          seed=seed, info=g.data_info, fake_labels=drawn.get("y"), real_labels=real.y,
-                          train=real.x, heldout=held)
+    real, fake, extra = g.recipe.eval_samples(data, n, seed)
+    res = evaluate_arrays(real, fake.cpu(), metrics=metrics, extractor=extractor, seed=seed, info=g.data_info,
+                          fake_labels=extra.get("fake_labels"), real_labels=data.y, train=data.x, heldout=held)
     if held is not None:
         res["protocol"]["heldout"] = heldout or "the examples data.limit left out of training"
-    res["protocol"].update({"reference": f"training data: {real.name} ({n_real} examples)",
+    res["protocol"].update({"reference": f"training data: {data.name} ({n_real} examples)",
                             "generator": "G_ema", "checkpoint": g.checkpoint, "step": g.step,
                             "elapsed_s": round(time.perf_counter() - t0, 3)})
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = json_path or os.path.join(os.fspath(run) if os.path.isdir(run) else os.path.dirname(g.checkpoint),
-                                     "eval", f"{stamp}.json")
-    _write_json(path, res)
-    res["json"] = path
     return res
 
 
 def evaluate_files(real: str, fake: str, *, metrics: str | None = None, extractor: str = "auto",
-                   seed: int = 0, n: int | None = None, json_path: str | None = None, train: str | None = None,
-                   heldout: str | None = None) -> dict[str, Any]:
+                   seed: int = 0, n: int | None = None, train: str | None = None,
+                   heldout: str | None = None, **other: Any) -> dict[str, Any]:
     """Compare two data sets given as NPZ (key x), image folders or IDX files.
 
     ``memorisation`` needs the generator's training data (``train``) and real data it never saw
     (``heldout``, default ``real``)."""
+    refuse("features", other, (), "two data files of images or vectors")
     t0 = time.perf_counter()
     a, b = _load_data(real), _load_data(fake)
     tr = held = None
@@ -97,19 +88,11 @@ def evaluate_files(real: str, fake: str, *, metrics: str | None = None, extracto
         if n > len(xb):
             raise ConfigError(f"--n {n} is more than the {len(xb)} examples in {fake}")
         xb = xb[torch.randperm(len(xb), generator=torch.Generator().manual_seed(seed))[:n]]
-    res = evaluate_arrays(a.x, xb, kind=a.kind, metrics=metrics, extractor=extractor, seed=seed, info=a.info(),
+    res = evaluate_arrays(a.x, xb, metrics=metrics, extractor=extractor, seed=seed, info=a.info(),
                           train=tr, heldout=held)
     res["protocol"].update({"reference": f"{real} ({len(a.x)} examples)", "generated": fake,
                             "elapsed_s": round(time.perf_counter() - t0, 3)})
-    if json_path:
-        _write_json(json_path, res)
-        res["json"] = json_path
     return res
-
-
-def _write_json(path: str, res: dict) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    atomic_write_bytes(path, json.dumps(res, indent=2, default=float).encode())
 
 
 def format_table(res: dict[str, Any]) -> str:
@@ -126,3 +109,6 @@ def format_table(res: dict[str, Any]) -> str:
     if p.get("reference"):
         rows.append(f"reference: {p['reference']}")
     return "\n".join(rows)
+
+
+register_evaluator("features", Evaluator(run=evaluate_run, files=evaluate_files, format=format_table))

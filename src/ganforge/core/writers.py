@@ -1,0 +1,100 @@
+"""Sample writers: one function per file format, registered by name in ``WRITERS``.
+
+A writer is ``write(path, out, **options)``: ``out`` is a recipe's samples in the user's format
+(``Recipe.to_output``: a dict whose ``"x"`` holds the samples, plus labels or anything else the
+format keeps). A recipe maps file extensions to writers (``Recipe.formats``); a new modality
+registers its own (WAV, GIF, MIDI ...) beside its recipe.
+
+Every writer builds the file under a temporary name in the same folder and renames it into place,
+so a reader (or a kill) never sees half a file; a full disk or a read-only folder is one clear
+line naming the file.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .errors import GanforgeError
+from .registry import WRITERS
+
+Writer = Callable[..., None]
+
+
+@contextlib.contextmanager
+def atomic_target(path: str, suffix: str = "") -> Iterator[str]:
+    """A temporary path beside ``path`` that becomes ``path`` when the block ends without error."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}{suffix or os.path.splitext(path)[1]}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        raise GanforgeError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    with atomic_target(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+@WRITERS.register("png-grid")
+def write_png_grid(path: str, out: dict[str, Any], nrow: int | None = None) -> None:
+    """``out["x"]``: uint8 images (N, C, H, W), drawn as one grid in rows of ``nrow``."""
+    from .render import grid_image
+    x = out["x"]
+    buf = io.BytesIO()
+    grid_image(x, nrow or max(1, int(math.ceil(math.sqrt(len(x)))))).save(buf, format="PNG")
+    write_bytes(path, buf.getvalue())
+
+
+@WRITERS.register("scatter")
+def write_scatter(path: str, out: dict[str, Any], title: str = "") -> None:
+    """``out["x"]``: 2-D points (N, 2); ``out["reference"]`` (real points) and ``out["modes"]`` drawn behind."""
+    from .render import scatter_figure
+    fig = scatter_figure(out["x"], out.get("reference"), out.get("modes"), title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    write_bytes(path, buf.getvalue())
+
+
+@WRITERS.register("npz")
+def write_npz(path: str, out: dict[str, Any]) -> None:
+    """Every array of ``out`` under its own key (``x``, ``y`` ...); NumPy's .npz, no pickled objects."""
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in out.items() if v is not None and k not in ("reference", "modes")})
+    write_bytes(path, buf.getvalue())
+
+
+@WRITERS.register("csv")
+def write_csv(path: str, out: dict[str, Any]) -> None:
+    """``out["x"]``: a pandas DataFrame of rows."""
+    write_bytes(path, out["x"].to_csv(index=False).encode())
+
+
+@WRITERS.register("parquet")
+def write_parquet(path: str, out: dict[str, Any]) -> None:
+    import importlib.util
+    if importlib.util.find_spec("pyarrow") is None and importlib.util.find_spec("fastparquet") is None:
+        raise GanforgeError(f"writing {path} needs pyarrow: pip install pyarrow (or write .csv)")
+    with atomic_target(path) as tmp:
+        out["x"].to_parquet(tmp, index=False)
+
+
+@WRITERS.register("text-lines")
+def write_text_lines(path: str, out: dict[str, Any]) -> None:
+    """``out["x"]``: a list of strings, one per line (UTF-8)."""
+    write_bytes(path, "".join(f"{line}\n" for line in out["x"]).encode("utf-8"))
+
+
+__all__ = ["Writer", "atomic_target", "write_bytes", "write_png_grid", "write_scatter", "write_npz", "write_csv",
+           "write_parquet", "write_text_lines"]

@@ -1,0 +1,166 @@
+"""The one way to train a run and the one way to open one. The CLI, the Python API, TabularGAN,
+export, evaluation and the report all go through these two.
+
+``train_run``: load the data, let the recipe derive its defaults (``prepare``), create the run
+folder, build the trainer, write config.json / data.json, train; a failure before the first step
+leaves no half-made run folder behind. ``resume_run``: the same from a run's newest checkpoint.
+``open_run``: a checkpoint file, a run folder or an exported model folder -> the recipe with its
+weights loaded (frozen networks from their files, checked by sha256), ready to sample.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .. import config as C
+from ..core import bundle
+from ..core import checkpoint as ckpt
+from ..core import dist
+from ..core.errors import CheckpointError, ConfigError
+from ..core.frozen import frozen_files
+from ..core.runs import new_run_dir, prepare_out_dir
+from ..data import load_dataset
+from ..recipes import Recipe, build_recipe, prepare
+from .loop import Trainer, resolve_device, write_run_files
+from .speed import use_channels_last
+
+
+@dataclass
+class TrainResult:
+    run_dir: str
+    step: int
+    elapsed_s: float
+    it_per_s: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def __fspath__(self) -> str:
+        return self.run_dir
+
+    def __str__(self) -> str:
+        return self.run_dir
+
+
+def evaluator(cfg: C.Config, dataset):
+    """The periodic evaluation hook (eval.every > 0), or None."""
+    if cfg.eval.every <= 0:
+        return None
+    from ..metrics.protocol import PeriodicEval
+    return PeriodicEval(cfg, dataset, dataset.info())
+
+
+def train_run(cfg: C.Config, *, out: str | None = None, runs_root: str = "runs", dataset=None) -> TrainResult:
+    """Train a new run of ``cfg`` (``dataset``: already loaded data, e.g. a DataFrame's encoding)."""
+    if dataset is None:
+        dataset = load_dataset(cfg, seed=cfg.train.seed)
+    derived = prepare(cfg, dataset.info())
+    dist.init_from_env(cfg.train.device)  # under torchrun: rank 0 makes the run folder, the others join it
+    run_dir = dist.on_main(lambda: prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset))
+    created = dist.is_main() and not os.listdir(run_dir)
+    try:
+        trainer = Trainer(cfg, run_dir, dataset, evaluator=evaluator(cfg, dataset))
+        write_run_files(run_dir, cfg, trainer.data_info, derived)
+    except BaseException:
+        if created:  # a failure before the first step leaves no half-made run behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return TrainResult(**trainer.fit())
+
+
+def resume_run(run_dir: str, steps: int | None = None, progress: bool | None = None) -> TrainResult:
+    """Continue a run from its newest checkpoint (also: extend a finished run to ``steps``)."""
+    run_dir = os.fspath(run_dir)
+    path = ckpt.find_checkpoint(run_dir)
+    _, meta = ckpt.load(path)
+    cfg = C.from_dict(meta["config"])
+    if steps is not None:
+        if steps < meta["step"]:
+            raise ConfigError(f"--steps {steps} is below the {meta['step']} steps the run has done")
+        cfg.train.steps = int(steps)
+    if progress is not None:
+        cfg.train.progress = progress
+    dataset = load_dataset(cfg, seed=cfg.train.seed)
+    hook = evaluator(cfg, dataset)
+    if hook is not None:
+        hook.restore_best(os.path.join(run_dir, "checkpoints", "best.safetensors"))
+    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=hook)
+    write_run_files(run_dir, cfg, trainer.data_info)
+    if trainer.step >= cfg.train.steps:
+        return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
+    return TrainResult(**trainer.fit())
+
+
+@dataclass
+class OpenedRun:
+    recipe: Recipe                  # networks loaded, in eval mode
+    config: C.Config
+    data_info: dict[str, Any]
+    meta: dict[str, Any]            # the checkpoint's metadata (or the model folder's index)
+    checkpoint: str                 # the checkpoint file, or the model folder
+    step: int
+
+    @property
+    def run_dir(self) -> str:
+        """The run folder (or model folder) the checkpoint belongs to."""
+        if os.path.isdir(self.checkpoint):
+            return self.checkpoint
+        folder = os.path.dirname(os.path.abspath(self.checkpoint))
+        return os.path.dirname(folder) if os.path.basename(folder) == "checkpoints" else folder
+
+
+def open_run(path, device: str | torch.device = "cpu") -> OpenedRun:
+    """A run folder, checkpoint file or exported model folder, rebuilt without its training data."""
+    path = os.fspath(path)
+    device = device if isinstance(device, torch.device) else resolve_device(device)
+    if bundle.is_bundle(path):
+        opened = _open_bundle(path, device)
+    else:
+        found = ckpt.find_checkpoint(path)
+        tensors, meta = ckpt.load(found)
+        cfg = C.from_dict(meta["config"])
+        recipe = build_recipe(cfg, meta["data"], device)
+        recipe.check_frozen(meta.get("frozen", {}), found)
+        for name, net in recipe.nets.items():
+            ckpt.load_module(f"net.{name}", net, tensors, found)
+        opened = OpenedRun(recipe, cfg, meta["data"], meta, found, int(meta["step"]))
+    for net in opened.recipe.nets.values():
+        net.eval()
+    use_channels_last(opened.recipe.nets, None, device)  # faster CPU sampling (engine/speed.py)
+    return opened
+
+
+def _open_bundle(path: str, device: torch.device) -> OpenedRun:
+    doc = bundle.read_index(path)
+    bundle.check_index(doc, path)
+    try:
+        cfg = C.from_dict(doc["config"])
+    except ConfigError as e:
+        raise CheckpointError(f"model folder {path}: {e}") from None
+    frozen = {name: os.path.join(path, ref["weights"]) for name, ref in doc.get("frozen", {}).items()}
+    with frozen_files(frozen):
+        recipe = build_recipe(cfg, doc["data"], device)
+    recipe.check_frozen({k: v for k, v in doc.get("frozen", {}).items()}, path)
+    loaded = set()
+    for name, comp in doc["components"].items():
+        net = recipe.nets.get(comp.get("net", ""))
+        if net is None:
+            raise CheckpointError(f"model folder {path}: component '{name}' names a network "
+                                  f"'{comp.get('net')}' the {recipe.name} recipe does not have")
+        try:
+            net.load_state_dict({k: v.to(device) for k, v in bundle.read_weights(path, comp["weights"]).items()})
+        except RuntimeError as e:
+            raise CheckpointError(f"{path}/{comp['weights']} does not match its model_index.json: "
+                                  f"{str(e).splitlines()[0]}") from None
+        loaded.add(comp["net"])
+    for avg, src in recipe.ema.items():  # the trained network mirrors its average, so net="G" is not random
+        if avg in loaded and src not in loaded:
+            recipe.nets[src].load_state_dict(recipe.nets[avg].state_dict())
+    meta = {"config": doc["config"], "data": doc["data"], "step": int(doc.get("step", 0)),
+            "version": doc.get("ganforge_version"), "recipe": doc.get("recipe"), "frozen": doc.get("frozen", {})}
+    return OpenedRun(recipe, cfg, doc["data"], meta, path, meta["step"])
+
+
+__all__ = ["TrainResult", "train_run", "resume_run", "open_run", "OpenedRun", "evaluator"]
