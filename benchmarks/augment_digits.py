@@ -112,8 +112,8 @@ def accuracy(net: Net, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def gan_samples(k: int, seed: int) -> tuple[tuple, dict]:
     """Train the class-conditional GAN on the k-per-class pick; N_SYN samples per class and checks."""
-    from ganforge.metrics.extractors import get_extractor
     from ganforge.apps.synthdata import conditional_generator, synthesize, train_conditional
+    from ganforge.metrics.extractors import get_extractor
     work = tempfile.mkdtemp(prefix=f"augment-digits-k{k}-s{seed}-")
     try:
         t0 = time.perf_counter()
@@ -132,9 +132,9 @@ def gan_samples(k: int, seed: int) -> tuple[tuple, dict]:
 
 def run_one(k: int, seed: int) -> dict:
     """The four arms for one (k, seed)."""
+    from ganforge.apps.synthdata import pick_per_class
     from ganforge.config import DataConfig
     from ganforge.data import load_dataset
-    from ganforge.apps.synthdata import pick_per_class
     t0 = time.perf_counter()
     ds = load_dataset(DataConfig(source="digits"))
     pick = pick_per_class(ds.y, k, seed)

@@ -43,7 +43,8 @@ def main() -> None:
         res = compute(["fd", "kid", "pr", "dc"], fr, ff, seed=0, kind="image", floor=False)
         t2 = time.perf_counter()
         rows.append((t1 - t0, t2 - t1, t2 - t0))
-        print(f"extract {t1 - t0:.1f}s metrics {t2 - t1:.1f}s", {k: round(v, 4) for k, v in res.items() if k != "protocol"})
+        shown = {k: round(v, 4) for k, v in res.items() if k != "protocol"}
+        print(f"extract {t1 - t0:.1f}s metrics {t2 - t1:.1f}s", shown)
     med = [statistics.median(r[i] for r in rows) for i in range(3)]
     body = "\n".join([
         "Protocol: 10,000 MNIST test images vs the same images with N(0, 0.3^2) pixel noise, shuffled; "
@@ -56,7 +57,8 @@ def main() -> None:
         f"| FD + KID + P/R + D/C | {med[1]:.1f} |",
         f"| total | {med[2]:.1f} |", "",
         f"Goal: at most 60 s in total ({'met' if med[2] <= 60 else 'not met'}).", "",
-        f"Command: `{'OMP_NUM_THREADS=1 ' if torch.get_num_threads() == 1 else ''}python benchmarks/metrics_speed.py --repeats {a.repeats}`"])
+        f"Command: `{'OMP_NUM_THREADS=1 ' if torch.get_num_threads() == 1 else ''}"
+        f"python benchmarks/metrics_speed.py --repeats {a.repeats}`"])
     if not a.no_write:
         write_section("metrics-speed", "Evaluation speed: 10,000 vs 10,000 MNIST images", body)
     print(body)

@@ -83,6 +83,7 @@ def run_one(preset: str, frac: float, arm: str, seed: int, steps: int | None, ex
 def copy_fd(preset: str, frac: float, seed: int) -> float:
     """FD against the whole real set of N images drawn (with replacement) from the training subset."""
     import dataclasses
+
     from ganforge.config import resolve
     from ganforge.data import load_dataset
     from ganforge.metrics.protocol import evaluate_arrays
@@ -136,11 +137,12 @@ def table(rows: list[dict]) -> str:
     lines = ["| data | setting | training examples | augmentation | seeds | steps | FD | FD floor | "
              "FD of the subset copied | KID | FD gain over none | ADA p / r_t | s / run |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for preset, setting in sorted({(r["preset"], r["setting"]) for r in rows}, key=lambda k: (k[0], k[1] != "preset", k[1])):
+    settings = sorted({(r["preset"], r["setting"]) for r in rows}, key=lambda k: (k[0], k[1] != "preset", k[1]))
+    for preset, setting in settings:
         mine = [r for r in rows if (r["preset"], r["setting"]) == (preset, setting)]
         for frac in sorted({r["frac"] for r in mine}):
             for steps in sorted({r["steps"] for r in mine if r["frac"] == frac}):
-                def group(arm: str) -> list[dict]:
+                def group(arm: str, mine=mine, frac=frac, steps=steps) -> list[dict]:
                     return [r for r in mine if (r["frac"], r["steps"], r["arm"]) == (frac, steps, arm)]
                 base = [r["fd"] for r in group("none")]
                 for arm in ARMS:
@@ -150,7 +152,8 @@ def table(rows: list[dict]) -> str:
                     fd = [r["fd"] for r in rs]
                     gain = (f"{100 * (1 - statistics.mean(fd) / statistics.mean(base)):+.0f}%"
                             if base and arm != "none" else "-")
-                    lines.append(f"| {preset} | {setting} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | {len(rs)} | "
+                    lines.append(f"| {preset} | {setting} | {rs[0]['n_train']} ({100 * frac:.0f}%) | {arm} | "
+                                 f"{len(rs)} | "
                                  f"{steps} | {ms(fd)} | {statistics.mean(r['fd_floor'] for r in rs):.2f} | "
                                  f"{_mean_cell(rs, 'fd_copy')} | "
                                  f"{ms([r['kid'] for r in rs])} | {gain} | {_ada_cell(rs)} | "

@@ -34,8 +34,9 @@ KEY = ("preset", "setting", "frac", "steps", "every", "arm", "seed")
 
 def run_curve(preset: str, frac: float, arm: str, seed: int, steps: int, every: int,
               extra: list[str] = (), keep: str | None = None) -> dict:
-    import ganforge
     from small_data import ARMS, real_and_limit, score, setting_name
+
+    import ganforge
     real, limit = real_and_limit(preset, frac, seed)
     tmp = tempfile.mkdtemp(prefix=f"curve-{preset}-")
     run_dir = keep or os.path.join(tmp, "run")
@@ -74,7 +75,8 @@ def table(rows: list[dict]) -> str:
         marks = sorted({p["step"] for r in mine for p in r["curve"]})
         lines += [f"{preset}, {setting}, {mine[0]['n_train']} training examples ({100 * frac:g}%), "
                   f"FD at each checkpoint (ADA: p / r_t over the preceding {every} steps):", "",
-                  "| augmentation | seed | " + " | ".join(f"{s} steps" for s in marks) + " | best FD (step) | s / run |",
+                  "| augmentation | seed | " + " | ".join(f"{s} steps" for s in marks)
+                  + " | best FD (step) | s / run |",
                   "|---|---|" + "---|" * len(marks) + "---|---|"]
         for r in sorted(mine, key=lambda r: (["none", "diffaugment", "ada"].index(r["arm"]), r["seed"])):
             by = {p["step"]: p for p in r["curve"]}

@@ -81,6 +81,7 @@ def table(results: list[dict], floor: dict) -> str:
 
 def write_doc(results: list[dict], floor: dict) -> None:
     from _doc import write_section
+
     from ganforge.config import PRESETS
     cmds = sorted({r["command"] for r in results})
     body = "\n\n".join([

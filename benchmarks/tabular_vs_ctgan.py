@@ -110,11 +110,14 @@ def table(results: list[dict]) -> str:
             "train-on-real |", "|---|---|---|---|---|---|---|"]
     df = pd.DataFrame(results)
     for (name, model), g in df.groupby(["data", "model"], sort=False):
-        ms = lambda c: f"{g[c].mean():.3f} ± {g[c].std(ddof=0):.3f}"
+        def ms(c, g=g):
+            return f"{g[c].mean():.3f} ± {g[c].std(ddof=0):.3f}"
         b, p = g.used.iloc[0]
-        rows.append(f"| {name} ({g.n_train.iloc[0]}, {g.epochs.iloc[0]}) | {model} ({b}/{p}) | {g.fit_cpu_s.mean():.1f} ± "
-                    f"{g.fit_cpu_s.std(ddof=0):.1f} | {g.fit_s.mean():.1f} | {ms('quality')} | {g.metric.iloc[0]} {ms('tstr')} | {g.trtr.mean():.3f} |")
-    rows += ["", "Fit CPU time of ganforge as a share of CTGAN's (mean over seeds; goal: at most 0.5 at equal epochs):", ""]
+        rows.append(f"| {name} ({g.n_train.iloc[0]}, {g.epochs.iloc[0]}) | {model} ({b}/{p}) | "
+                    f"{g.fit_cpu_s.mean():.1f} ± {g.fit_cpu_s.std(ddof=0):.1f} | {g.fit_s.mean():.1f} | "
+                    f"{ms('quality')} | {g.metric.iloc[0]} {ms('tstr')} | {g.trtr.mean():.3f} |")
+    rows += ["", "Fit CPU time of ganforge as a share of CTGAN's (mean over seeds; goal: at most 0.5 at equal "
+             "epochs):", ""]
     cpu = df.groupby(["data", "model"], sort=False).fit_cpu_s.mean()
     for name in dict.fromkeys(df.data):
         parts = [f"{cpu[name, 'ganforge'] / cpu[name, other]:.2f}x of {other}" for other in ("ctgan", "ctgan-matched")
@@ -162,8 +165,8 @@ def main() -> None:
 
 
 def write_doc(body: str, a, wall: float) -> None:
-    from _doc import write_section
     import ctgan
+    from _doc import write_section
     text = f"""Protocol: one stratified 80/20 split per data set (seed 0); every model fits on the 80% for the
 same number of epochs (passes over the rows), seeds {a.seeds}, one thread per fit (torch, OpenMP and BLAS:
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1); then as many
@@ -189,7 +192,8 @@ an hour of CPU, the same for every model. torch {torch.__version__}.
 Published anchor (SDGym, another classifier ensemble, so compare the gaps, not the values): Adult F1
 train-on-real 0.662, CTGAN 0.597.
 
-Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 GANFORGE_DATA=... python benchmarks/tabular_vs_ctgan.py --epochs {a.epochs} --batch {a.batch} --seeds {a.seeds}`
+Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 GANFORGE_DATA=... python benchmarks/tabular_vs_ctgan.py \\
+--epochs {a.epochs} --batch {a.batch} --seeds {a.seeds}`
 (wall time of the last invocation {wall / 60:.0f} min, {platform.machine()})."""
     write_section("tabular", "Tabular synthesis: ganforge TabularGAN vs CTGAN", text)
 

@@ -6,8 +6,8 @@ For the `digits` (digits extractor) and `mnist` (lenet-mnist extractor) presets:
 (seed 0) keeping a checkpoint every `--every` steps; the wall-clock of a checkpoint is its file's
 modification time minus the start of `ganforge.train` (start-up and data loading included,
 evaluation excluded: it runs after training). Each checkpoint's G_ema draws `--n` samples (seed 1);
-FD is taken against `--n` training images (at most half the data set) (the data the model was fit to: for MNIST the 10k test
-split, the only split on disk). Floor: FD between two disjoint real subsets of `--n` images.
+FD is taken against `--n` training images (at most half the data set) (the data the model was fit to: for MNIST
+the 10k test split, the only split on disk). Floor: FD between two disjoint real subsets of `--n` images.
 Writes docs/time_to_quality.png and section `time-to-quality` of docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -83,7 +83,8 @@ def render(curves: list[dict], args, load: tuple[str, str]) -> str:
              "Seed 0, one run per preset, 2 CPU cores shared with other jobs (load average "
              f"{load[0]} at start, {load[1]} at end): the seconds are pessimistic, the FD values are not. "
              f"FD of {args.n} G_ema samples against {args.n} training images; the floor is FD between two "
-             "disjoint real subsets of the same size (digits: 898 each, half of its 1,797 images).", "", "![FD against wall-clock](time_to_quality.png)", ""]
+             "disjoint real subsets of the same size (digits: 898 each, half of its 1,797 images).", "",
+             "![FD against wall-clock](time_to_quality.png)", ""]
     for c in curves:
         lines += [f"**{c['preset']}** ({c['extractor']} features; real-vs-real floor {c['floor']:.2f}; "
                   f"{c['it_per_s']:.1f} steps/s overall):", "", "| step | seconds | FD |", "|---|---|---|"]

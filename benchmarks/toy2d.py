@@ -130,6 +130,7 @@ def table(results: list[dict], data: str) -> str:
 
 def write_doc(results: list[dict]) -> None:
     from _doc import write_section
+
     from ganforge.config import PRESETS
     presets = "; ".join(f"`{d}`: " + json.dumps(PRESETS[d]) for d in ("ring8", "grid25"))
     body = "\n\n".join([

@@ -22,8 +22,7 @@ from safetensors.torch import save_file
 
 from ganforge.config import DataConfig
 from ganforge.data import load_dataset
-from ganforge.metrics.extractors import (CLASSIFIERS, TRAIN_SCRIPT, WEIGHTS_DIR, classifier_split,
-                                         file_sha256)
+from ganforge.metrics.extractors import CLASSIFIERS, TRAIN_SCRIPT, WEIGHTS_DIR, classifier_split, file_sha256
 
 # name -> epochs, batch, learning rate, max shift of the random translation (pixels)
 RECIPES = {"lenet-mnist": (12, 64, 1e-3, 2), "digits": (30, 32, 1e-3, 1)}

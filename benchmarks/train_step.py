@@ -36,8 +36,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _doc import write_section  # noqa: E402
 
 from ganforge.nets import build_discriminator, build_generator  # noqa: E402
-from ganforge.perf.measure import (bench_config, bench_data, bench_trainer, cleanup,  # noqa: E402
-                                    conv_peak_gflops, matmul_peak_gflops, step_flops)
+from ganforge.perf.measure import (  # noqa: E402
+    bench_config,
+    bench_data,
+    bench_trainer,
+    cleanup,
+    conv_peak_gflops,
+    matmul_peak_gflops,
+    step_flops,
+)
 
 
 class UInt8Images(torch.utils.data.Dataset):

@@ -1,5 +1,5 @@
 """ganforge: generative adversarial networks — one training engine, many applications, measured offline."""
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def __getattr__(name):  # noqa: D401
@@ -16,4 +16,5 @@ def __getattr__(name):  # noqa: D401
     raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
 
 
-__all__ = ["train", "resume", "load", "info", "plan", "Generator", "TrainResult", "TabularGAN", "augment_data", "__version__"]
+__all__ = ["train", "resume", "load", "info", "plan", "Generator", "TrainResult", "TabularGAN", "augment_data",
+           "__version__"]

@@ -76,7 +76,8 @@ class Generator:
         opened = open_run(path, device)
         self.opened = opened
         self.recipe, self.config, self.data_info = opened.recipe, opened.config, opened.data_info
-        self.meta, self.checkpoint, self.step, self.device = opened.meta, opened.checkpoint, opened.step, opened.recipe.device
+        self.meta, self.checkpoint, self.step = opened.meta, opened.checkpoint, opened.step
+        self.device = opened.recipe.device
 
     @property
     def num_classes(self) -> int:

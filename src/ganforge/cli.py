@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from . import __version__
+from .version import __version__
 
 
 def _add_train(sub, with_recipes: bool = False) -> None:
@@ -312,7 +312,8 @@ def _add_augment(sub) -> None:
     p.add_argument("--out", help="output .npz (x uint8 N x C x H x W, y int64) or a new folder (one sub-folder "
                    "per class)")
     p.add_argument("--n-per-class", type=int, default=100, metavar="N", help="synthetic images per class (default 100)")
-    p.add_argument("--per-class", type=int, metavar="K", help="train on K labelled images of each class (a seeded pick)")
+    p.add_argument("--per-class", type=int, metavar="K",
+                   help="train on K labelled images of each class (a seeded pick)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pick, the training and the samples")
     p.add_argument("--preset", help="training preset or config file (default: digits-cond networks, DCGAN "
                    "above 16 px)")
@@ -324,8 +325,8 @@ def _add_augment(sub) -> None:
 
 
 def cmd_augment(a) -> int:
-    from .config import parse_set
     from .apps.synthdata import augment_data
+    from .config import parse_set
     res = augment_data(a.data, run=a.run, out=a.out, n_per_class=a.n_per_class, per_class=a.per_class,
                        seed=a.seed, preset=a.preset, steps=a.steps, overrides=parse_set(a.overrides),
                        run_out=a.run_out, progress=False if a.no_progress else None)
@@ -344,8 +345,8 @@ def cmd_presets(a) -> int:
 
 
 def cmd_list(a) -> int:
-    from .core.registry import ALL, suggest
     from .core.errors import ConfigError
+    from .core.registry import ALL, suggest
     if a.kind and a.kind not in ALL:
         raise ConfigError(f"unknown kind of part '{a.kind}'" + suggest(a.kind, list(ALL)))
     for kind, reg in ALL.items():
@@ -354,9 +355,9 @@ def cmd_list(a) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval, "presets": cmd_presets,
-            "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench, "export": cmd_export,
-            "augment": cmd_augment}
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "info": cmd_info, "eval": cmd_eval,
+            "presets": cmd_presets, "explore": cmd_explore, "report": cmd_report, "bench": cmd_bench,
+            "export": cmd_export, "augment": cmd_augment}
 
 
 def _choose_omp_wait_policy() -> None:

@@ -17,9 +17,10 @@ import dataclasses
 import difflib
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
+
+import tomllib
 
 from .core.errors import ConfigError
 from .core.registry import ARCHS, EXTRACTORS, LOSSES, PRESETS, RECIPES, SECTIONS, SOURCES
@@ -421,7 +422,7 @@ def validate(cfg: Config) -> Config:
         b = get(cfg, key)
         if not all(0.0 <= x < 1.0 for x in b):
             raise ConfigError(f"{key} must be two numbers in [0, 1), got {b}")
-    for name, sec in cfg.extra.items():  # a registered section checks its own values
+    for sec in cfg.extra.values():  # a registered section checks its own values
         check = getattr(sec, "validate", None)
         if check is not None:
             check()

@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 import ganforge
+from ganforge.apps.synthdata import class_names, pick_per_class
 from ganforge.cli import main
 from ganforge.config import DataConfig
 from ganforge.data import load_dataset
 from ganforge.data.images import read_folder
-from ganforge.apps.synthdata import class_names, pick_per_class
 
 TINY = ["--set", "model.z_dim=8", "--set", "model.g_width=8", "--set", "model.d_width=8",
         "--set", "train.sample_every=0", "--no-progress"]

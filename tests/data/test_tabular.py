@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from ganforge.config import DataConfig
-from ganforge.recipes.tabular import TabularConfig
 from ganforge.core.errors import ConfigError, DataError
 from ganforge.data import load_dataset
 from ganforge.data.tabular import infer_types, read_table, table_dataset, training_pool
 from ganforge.data.tabular_transform import TableTransformer, condition_weights
+from ganforge.recipes.tabular import TabularConfig
 
 
 def make_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:

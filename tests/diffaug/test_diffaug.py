@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from ganforge.diffaug import OPS, ADAController, augment, cutout, parse_policy, translation
 from ganforge.core.errors import ConfigError
+from ganforge.diffaug import OPS, ADAController, augment, cutout, parse_policy, translation
 
 
 def images(n=6, c=3, side=8, seed=0):

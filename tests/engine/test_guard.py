@@ -144,8 +144,8 @@ def test_collapse_alarm_warns_on_a_fall_from_the_runs_best(tmp_path, tiny, capsy
     assert len(ratios) == 3 and ratios[1] == pytest.approx(ratios[0] / 4, rel=1e-3) and ratios[1] > 0.05
     err = capsys.readouterr().err
     assert "fell to" in err and "at step 10" in err and "step 15" not in err and "train.collapse_drop=0.5" in err
-    t2 = make_trainer(tmp_path / "off", tiny, steps=15, extra=["train.collapse_every=5", "train.collapse_threshold=0.05",
-                                                               "train.collapse_drop=0"])
+    t2 = make_trainer(tmp_path / "off", tiny, steps=15,
+                      extra=["train.collapse_every=5", "train.collapse_threshold=0.05", "train.collapse_drop=0"])
     t2.recipe.generate = lambda inputs, net=None: real.mean(0) + scale[t2.step] * (real - real.mean(0))
     t2.fit()
     assert "collapse" not in capsys.readouterr().err

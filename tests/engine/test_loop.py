@@ -18,7 +18,7 @@ def test_train_digits_run_folder(tmp_path, tiny):
     run = tmp_path / "run"
     assert res.step == 20
     assert json.loads((run / "config.json").read_text())["train"]["steps"] == 20
-    rows = [json.loads(l) for l in (run / "stats.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [5, 10, 15, 20]
     assert {"loss_D", "loss_G", "D_real", "D_fake"} <= set(rows[-1])
     assert sorted(os.listdir(run / "samples")) == ["grid-00000010.png", "grid-00000020.png"]
@@ -64,10 +64,10 @@ def test_n_critic_runs_g_less_often(tmp_path, tiny):
     run = tmp_path / "r"
     ganforge.train("digits", steps=12, out=str(run),
                    overrides=tiny + ["optim.n_critic=3", "train.ema_beta=0", "train.log_every=12"])
-    from ganforge.engine import Trainer
     # count phase calls through a fresh trainer on the same config
     from ganforge.api import resolve_config
     from ganforge.data import load_dataset
+    from ganforge.engine import Trainer
     cfg = resolve_config("digits", steps=12, overrides=tiny + ["optim.n_critic=3"])
     t = Trainer(cfg, str(tmp_path / "count"), load_dataset(cfg.data))
     calls = {}

@@ -68,7 +68,7 @@ def test_eval_bad_input(tmp_path, digits_run):
 def test_periodic_eval_logs_and_keeps_best(tmp_path):
     res = ganforge.train("ring8", steps=20, out=str(tmp_path / "r"), progress=False,
                          overrides=["data.n_points=2000", "eval.every=10", "eval.n=300", "train.log_every=10"])
-    rows = [json.loads(l) for l in open(os.path.join(res.run_dir, "stats.jsonl"))]
+    rows = [json.loads(line) for line in open(os.path.join(res.run_dir, "stats.jsonl"))]
     evals = [r for r in rows if "eval/fd" in r]
     assert [r["step"] for r in evals] == [10, 20]
     assert "eval/modes" in evals[0] and "eval/fd_floor" in evals[0]
@@ -77,6 +77,7 @@ def test_periodic_eval_logs_and_keeps_best(tmp_path):
 
 def test_classifier_scores():
     import torch
+
     from ganforge.metrics.classifier import gan_test, gan_train, inception_score
     sharp_uniform = torch.eye(10).repeat(10, 1) * 50  # confident and all classes equally used
     assert abs(inception_score(sharp_uniform)["is"] - 10) < 1e-3

@@ -117,7 +117,8 @@ def test_directions_orthonormal_and_variance(gen, tmp_path):
     edits = res.arrays["edits"]
     assert edits.shape == (4, 5, 1, 8, 8)
     # the middle column (0 sigma) is the base sample itself in every row
-    base = gen.recipe.to_numpy(gen.recipe.generate({"z": torch.randn(1, 8, generator=torch.Generator().manual_seed(0))}))
+    z = torch.randn(1, 8, generator=torch.Generator().manual_seed(0))
+    base = gen.recipe.to_numpy(gen.recipe.generate({"z": z}))
     assert all(np.array_equal(edits[i, 2], base[0]) for i in range(4))
     assert (tmp_path / "directions.png").exists() and (tmp_path / "directions.json").exists()
 

@@ -7,8 +7,15 @@ import torch.nn.functional as F
 
 from ganforge.core.errors import ConfigError
 from ganforge.losses import d_loss
-from ganforge.losses.regularizers import (add_noise, gradient_penalty, input_gradients, instance_noise_std,
-                                          lazy_scale, smoothed_d_loss, zero_centred_penalty)
+from ganforge.losses.regularizers import (
+    add_noise,
+    gradient_penalty,
+    input_gradients,
+    instance_noise_std,
+    lazy_scale,
+    smoothed_d_loss,
+    zero_centred_penalty,
+)
 
 
 def linear_d(w: torch.Tensor):

@@ -8,8 +8,7 @@ import torch
 from ganforge.config import DataConfig
 from ganforge.core.errors import CheckpointError, ConfigError, DataError
 from ganforge.data import load_dataset
-from ganforge.metrics.extractors import (EXTRACTORS, WEIGHTS_DIR, classifier_split, extract,
-                                         file_sha256, get_extractor)
+from ganforge.metrics.extractors import EXTRACTORS, WEIGHTS_DIR, classifier_split, extract, file_sha256, get_extractor
 from ganforge.metrics.inception import FIDInceptionV3
 
 

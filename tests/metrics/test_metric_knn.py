@@ -4,8 +4,15 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
-from ganforge.metrics import (density_coverage, knn_cross, knn_self, memorisation, one_nn_accuracy, prdc,
-                              precision_recall)
+from ganforge.metrics import (
+    density_coverage,
+    knn_cross,
+    knn_self,
+    memorisation,
+    one_nn_accuracy,
+    prdc,
+    precision_recall,
+)
 from ganforge.metrics import knn as knn_mod
 
 

@@ -6,8 +6,19 @@ import pytest
 import torch
 
 from ganforge.core.errors import ConfigError, DataError
-from ganforge.metrics import (compute, default_metrics, density_coverage, floor_split, frechet_distance, kid,
-                              memorisation, one_nn_accuracy, precision_recall, registry, with_floor)
+from ganforge.metrics import (
+    compute,
+    default_metrics,
+    density_coverage,
+    floor_split,
+    frechet_distance,
+    kid,
+    memorisation,
+    one_nn_accuracy,
+    precision_recall,
+    registry,
+    with_floor,
+)
 
 
 def _gauss(rng, n, d=8, shift=0.0):

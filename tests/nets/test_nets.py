@@ -7,8 +7,7 @@ from torch.nn.utils import parametrize
 
 from ganforge.config import ModelConfig
 from ganforge.core.errors import ConfigError
-from ganforge.nets import (CondBatchNorm, MinibatchStdDev, build_discriminator, build_generator,
-                           param_count, valid_sizes)
+from ganforge.nets import CondBatchNorm, MinibatchStdDev, build_discriminator, build_generator, param_count, valid_sizes
 from ganforge.nets.dcgan import DCGANGenerator, plan
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
 

@@ -138,8 +138,9 @@ def test_a_new_modality_from_a_plugin_end_to_end(env, tmp_path):
     # the Python API, with the plug-in registered by importing it
     sys.path.insert(0, str(HERE))
     try:
-        import ganforge
         import ganforge_toyseq  # noqa: F401
+
+        import ganforge
         g = ganforge.load(ref)
         assert np.array_equal(g.sample(5, seed=3, numpy=True)["x"], seqs)
         ort = pytest.importorskip("onnxruntime")

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ganforge import TabularGAN
-from ganforge import api
+from ganforge import TabularGAN, api
 from ganforge.cli import main
 from ganforge.core import checkpoint as ckpt
 from ganforge.core.errors import CheckpointError, ConfigError, DataError

@@ -68,11 +68,13 @@ def test_report_contents(run, report):
     page = open(report, encoding="utf-8").read()
     for text in ("What was trained", "digits: 1797 images", "parameters G", "losses", "D outputs",
                  "augmentation", "gradient norms", "Evaluation", "<h3>b.json</h3>", "<summary>a.json</summary>",
-                 "floor (real vs real)", "<td>metrics.fd</td><td>35.5</td><td>2</td>", "&quot;extractor&quot;", "Samples (fixed latents)", "step 12", "interpolate-slerp.gif",
+                 "floor (real vs real)", "<td>metrics.fd</td><td>35.5</td><td>2</td>", "&quot;extractor&quot;",
+                 "Samples (fixed latents)", "step 12", "interpolate-slerp.gif",
                  "truncation-psi.png", "cpu_count", "torch (report)", "training time"):
         assert text in page, text
     srcs = _attrs(page, "src")
-    assert len(srcs) == N_IMAGES and all(s.startswith(("data:image/png;base64,", "data:image/gif;base64,")) for s in srcs)
+    assert len(srcs) == N_IMAGES
+    assert all(s.startswith(("data:image/png;base64,", "data:image/gif;base64,")) for s in srcs)
 
 
 def test_report_is_self_contained(report):

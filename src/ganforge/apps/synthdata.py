@@ -31,8 +31,8 @@ from .. import api
 from .. import config as C
 from ..core import checkpoint as ckpt
 from ..core.errors import ConfigError, DataError
-from ..core.runs import new_run_dir, prepare_out_dir
 from ..core.registry import SOURCES
+from ..core.runs import new_run_dir, prepare_out_dir
 from ..data import Dataset, infer_source, load_dataset, resolve_path, to_uint8
 
 BUILTIN = ("digits", "mnist")

@@ -49,7 +49,8 @@ class TabularGAN:
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     # -- training -------------------------------------------------------------------------------
-    def fit(self, data, discrete_columns=(), target: str | None = None, types: dict[str, str] | None = None) -> TabularGAN:
+    def fit(self, data, discrete_columns=(), target: str | None = None,
+            types: dict[str, str] | None = None) -> TabularGAN:
         """Train on ``data`` (a DataFrame, or a .csv/.parquet path); returns self."""
         from ..data.tabular import parse_types, read_table, split_names, table_dataset
         from ..engine import open_run, train_run

@@ -112,7 +112,8 @@ def load(path: str, device: str | torch.device = "cpu") -> tuple[dict[str, torch
     except CheckpointError:
         raise
     except (SafetensorError, OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"cannot read checkpoint {path}: {why}") from None
     return tensors, meta
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 import torch.distributed as dist

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from torch import nn
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .errors import ConfigError
 

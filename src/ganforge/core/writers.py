@@ -15,7 +15,8 @@ import contextlib
 import io
 import math
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 

@@ -11,9 +11,9 @@ import torch
 from ..config import Config, DataConfig
 from ..core.errors import ConfigError, DataError
 from ..core.registry import SOURCES
-from .builtin import STACKED_MNIST_CAP, find_data, load_digits, load_mnist, load_stacked_mnist
+from .builtin import STACKED_MNIST_CAP, find_data
 from .dataset import Dataset, apply_limit, conform_images, limit_indices, to_uint8
-from .images import IMAGE_EXTS, read_folder, read_idx, read_idx_dataset, read_npz
+from .images import IMAGE_EXTS, read_idx
 from .sources import Source, check_path, data_roots, infer_source, register_source, resolve_path
 from .stream import StreamingDataset
 from .toy2d import TOY_SETS, make_toy

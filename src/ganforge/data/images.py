@@ -348,6 +348,9 @@ register_source("folder", Source(_load_folder, path="folder", kind="image", hold
                                  infer=os.path.isdir))
 register_source("idx", Source(lambda cfg, seed, path: read_idx_dataset(path, cfg.data.labels), path="file",
                               kind="image", holds_out=True, infer=_is_idx))
-register_source("npz", Source(lambda cfg, seed, path: read_npz(path, cfg.data.labels), path="file",
-                              holds_out=True, infer=lambda p: os.path.isfile(p) and p.lower().endswith((".npz", ".npy")),
-                              infer_order=1))
+def _is_npz(path: str) -> bool:
+    return os.path.isfile(path) and path.lower().endswith((".npz", ".npy"))
+
+
+register_source("npz", Source(lambda cfg, seed, path: read_npz(path, cfg.data.labels), path="file", holds_out=True,
+                              infer=_is_npz, infer_order=1))

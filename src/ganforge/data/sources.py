@@ -7,8 +7,8 @@ is the whole Config (a source may read its recipe's section, as ``tabular`` read
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..core.errors import DataError
 from ..core.registry import SOURCES
@@ -19,7 +19,7 @@ class Source:
     load: Callable[..., object]                 # (cfg, seed, path) -> Dataset
     path: str = "none"                          # none | search (data.path optional, a hint) | file | folder | any
     kind: str = ""                              # the data kind it yields: image, vector, table, ...
-    finish: bool = True                         # the loader leaves data.limit, data.labels and image size to load_dataset
+    finish: bool = True                         # load_dataset applies data.limit, data.labels, image size after
     holds_out: bool = False                     # what data.limit leaves out is data the run never saw
     streams: bool = False                       # honours data.stream (reads examples per batch)
     infer: Callable[[str], bool] | None = None  # data.source=auto: is this existing path in my format?

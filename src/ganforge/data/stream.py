@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from .dataset import Dataset, images_to_float, seeded
-from .images import FolderPlan
 
 
 class StreamingDataset:
@@ -76,7 +75,7 @@ class FolderStream(StreamingDataset):
     kind = "image"
     value_range = (0.0, 255.0)
 
-    def __init__(self, plan: FolderPlan, labels: bool = True) -> None:
+    def __init__(self, plan, labels: bool = True) -> None:  # plan: images.FolderPlan
         self.plan, self.name = plan, plan.root
         self.y = plan.labels if labels else None
         self.class_names = plan.class_names if labels and plan.labels is not None else None

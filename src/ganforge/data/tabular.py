@@ -118,7 +118,8 @@ def _infer_one(s: pd.Series, col: str, where: str) -> str:
     return "categorical"
 
 
-def infer_types(df: pd.DataFrame, discrete=(), types=None, target: str = "", where: str = "the table") -> dict[str, str]:
+def infer_types(df: pd.DataFrame, discrete=(), types=None, target: str = "",
+                where: str = "the table") -> dict[str, str]:
     """{column: type} for every column, after checking that named columns exist and none is empty."""
     discrete, types = split_names(discrete), parse_types(types or {})
     for col in discrete:
@@ -228,9 +229,12 @@ def load_tabular(cfg, tab, seed: int, path: str) -> TabularDataset:
     return table_dataset(df, tab, seed, name=path)
 
 
+def _is_table(path: str) -> bool:
+    return os.path.isfile(path) and path.lower().endswith((".csv", ".parquet", ".pq"))
+
+
 register_source("tabular", Source(lambda cfg, seed, path: load_tabular(cfg.data, cfg.section("tabular"), seed, path),
-                                  path="file", kind="table", finish=False, infer_order=2,
-                                  infer=lambda p: os.path.isfile(p) and p.lower().endswith((".csv", ".parquet", ".pq"))))
+                                  path="file", kind="table", finish=False, infer_order=2, infer=_is_table))
 
 
 __all__ = ["read_table", "infer_types", "parse_types", "split_names", "training_pool", "table_dataset",

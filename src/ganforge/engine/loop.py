@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 
-from .. import __version__
 from ..config import Config
 from ..core import checkpoint as ckpt
 from ..core import dist
@@ -22,10 +21,11 @@ from ..core.errors import CheckpointError
 from ..core.log import Progress, StatsWriter, truncate_stats
 from ..core.seed import global_rng_state, make_generator, seed_all, set_global_rng_state
 from ..recipes import Batch, Recipe, build_recipe
+from ..version import __version__
 from .batches import make_batches
 from .ema import EmaPair, ema_beta
-from .speed import use_channels_last
 from .guard import Guard
+from .speed import use_channels_last
 
 
 def resolve_device(name: str) -> torch.device:

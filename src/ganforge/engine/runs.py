@@ -17,9 +17,8 @@ from typing import Any
 import torch
 
 from .. import config as C
-from ..core import bundle
+from ..core import bundle, dist
 from ..core import checkpoint as ckpt
-from ..core import dist
 from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_files
 from ..core.runs import new_run_dir, prepare_out_dir

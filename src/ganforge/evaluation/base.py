@@ -6,8 +6,9 @@ train-on-synthetic-test-on-real, distances to the closest record).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..core.registry import EVALUATORS
 

@@ -13,8 +13,20 @@ import numpy as np
 import torch
 
 from ..core.errors import ConfigError
-from .common import (ExploreResult, inputs_for, is_image, labelled_grid, open_run, out_dir, pyplot,
-                     save_figure, save_gif, save_json, save_png, seed_latents)
+from .common import (
+    ExploreResult,
+    inputs_for,
+    is_image,
+    labelled_grid,
+    open_run,
+    out_dir,
+    pyplot,
+    save_figure,
+    save_gif,
+    save_json,
+    save_png,
+    seed_latents,
+)
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -13,8 +13,17 @@ import os
 import torch
 
 from ..core.errors import ConfigError
-from .common import (ExploreResult, labelled_grid, load_training_data, need_images, open_run, out_dir,
-                     pick_extractor, save_json, save_png)
+from .common import (
+    ExploreResult,
+    labelled_grid,
+    load_training_data,
+    need_images,
+    open_run,
+    out_dir,
+    pick_extractor,
+    save_json,
+    save_png,
+)
 
 
 @torch.no_grad()

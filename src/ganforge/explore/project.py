@@ -17,8 +17,19 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..core.errors import ConfigError, DataError
-from .common import (ExploreResult, is_image, labelled_grid, load_training_data, open_run, out_dir,
-                     pick_extractor, pyplot, save_figure, save_json, save_png)
+from .common import (
+    ExploreResult,
+    is_image,
+    labelled_grid,
+    load_training_data,
+    open_run,
+    out_dir,
+    pick_extractor,
+    pyplot,
+    save_figure,
+    save_json,
+    save_png,
+)
 
 
 def read_target_image(path: str, shape: tuple[int, ...]) -> torch.Tensor:

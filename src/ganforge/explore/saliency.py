@@ -11,8 +11,18 @@ import os
 import torch
 
 from ..core.errors import ConfigError
-from .common import (ExploreResult, d_scores, heat_overlay, labelled_grid, load_training_data, need_images,
-                     open_run, out_dir, save_json, save_png)
+from .common import (
+    ExploreResult,
+    d_scores,
+    heat_overlay,
+    labelled_grid,
+    load_training_data,
+    need_images,
+    open_run,
+    out_dir,
+    save_json,
+    save_png,
+)
 
 
 def saliency_maps(D: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

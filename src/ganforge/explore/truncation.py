@@ -21,8 +21,19 @@ import numpy as np
 import torch
 
 from ..core.errors import ConfigError
-from .common import (ExploreResult, d_scores, inputs_for, is_image, labelled_grid, open_run, out_dir, pyplot,
-                     save_figure, save_json, save_png)
+from .common import (
+    ExploreResult,
+    d_scores,
+    inputs_for,
+    is_image,
+    labelled_grid,
+    open_run,
+    out_dir,
+    pyplot,
+    save_figure,
+    save_json,
+    save_png,
+)
 
 DEFAULT_LEVELS = {"psi": [1.0, 0.7, 0.5, 0.3], "resample": [math.inf, 2.0, 1.0, 0.5]}
 

@@ -9,11 +9,11 @@ import json
 import os
 import shutil
 
-from .. import __version__
 from ..core import bundle
 from ..core.checkpoint import atomic_write_bytes, is_leftover, save_tensors
 from ..core.errors import ConfigError
 from ..engine import open_run
+from ..version import __version__
 
 WEIGHTS = "model.safetensors"
 

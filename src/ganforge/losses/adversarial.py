@@ -15,8 +15,8 @@ real data. G's loss then needs D's scores of a real batch too.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch.nn.functional as F
 from torch import Tensor

@@ -15,7 +15,7 @@ augmented and packed), so a penalty constrains the function D really computes.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -14,7 +14,8 @@ from .registry import available, compute, default_metrics, floor_split, get_metr
 
 __all__ = [
     "FDStats", "fd_from_stats", "fd_infinity", "fd_stats", "frechet_distance", "load_fd_stats", "save_fd_stats",
-    "kid", "MetricInputError", "knn_cross", "knn_self", "label_kl_split", "label_modes", "reverse_kl_uniform", "toy_modes",
+    "kid", "MetricInputError", "knn_cross", "knn_self", "label_kl_split", "label_modes", "reverse_kl_uniform",
+    "toy_modes",
     "density_coverage", "memorisation", "one_nn_accuracy", "prdc", "precision_recall",
     "available", "compute", "default_metrics", "floor_split", "get_metric", "register", "with_floor",
 ]

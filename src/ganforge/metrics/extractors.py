@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +74,7 @@ class Extractor(nn.Module):
     in_size: int = 0        # side of the square input the network runs at; 0 = any
     antialias: bool = True  # antialiased bilinear resize when shrinking
 
-    def finish(self) -> "Extractor":
+    def finish(self) -> Extractor:
         self.eval()
         self.requires_grad_(False)
         return self

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +45,7 @@ class FDStats:
         return {"mu": self.mu, "sigma": self.sigma, "n": np.asarray([self.n], dtype=np.int64)}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], where: str = "FD statistics") -> "FDStats":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], where: str = "FD statistics") -> FDStats:
         if not {"mu", "sigma"} <= set(arrays):
             raise DataError(f"{where} must hold arrays 'mu' and 'sigma'; recompute the reference statistics")
         mu, sigma = np.asarray(arrays["mu"], np.float64), np.asarray(arrays["sigma"], np.float64)

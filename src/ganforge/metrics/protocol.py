@@ -86,7 +86,8 @@ def evaluate_arrays(real: torch.Tensor, fake: torch.Tensor, *, kind: str = "", m
     info = info or {"kind": kind or ("image" if real.ndim == 4 else "vector"), "shape": tuple(real.shape[1:])}
     name = auto_extractor(info) if extractor == "auto" else extractor
     if real.shape[1:] != fake.shape[1:]:
-        raise ConfigError(f"real and generated data differ in shape: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
+        raise ConfigError(f"real and generated data differ in shape: {tuple(real.shape[1:])} vs "
+                          f"{tuple(fake.shape[1:])}")
     names, want_scores, want_labels = _split_names(metrics, info)
     f_real = real_features if real_features is not None else featurize(name, real, info)[0]
     f_fake, ext = featurize(name, fake, info)
@@ -178,6 +179,7 @@ class PeriodicEval:
     def restore_best(self, best_path: str) -> None:
         """After a resume: the best value so far comes from the kept best checkpoint."""
         import os
+
         from ..core.checkpoint import load
         if os.path.exists(best_path):
             ev = load(best_path)[1].get("eval", {})

@@ -18,8 +18,9 @@ is subsampled to N_real // 2 and ``protocol`` says so.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch

@@ -5,8 +5,8 @@ A family says which shapes it can model and how eagerly ``model.arch = auto`` sh
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import nn
 

@@ -47,6 +47,7 @@ def measure_preset(preset: str, steps: int, threads: int = 0, log_every: int = 1
                    matmul_n: int = 2048) -> dict[str, Any]:
     """All figures for one preset, in this process (the child's work)."""
     import torch
+
     from . import measure as M
     if threads > 0:
         torch.set_num_threads(threads)
@@ -94,9 +95,10 @@ def _result(proc, queue) -> tuple[str, Any]:
 def run_bench(presets: list[str], steps: int = 60, threads: int = 0, matmul_n: int = 2048) -> dict[str, Any]:
     """Measure every preset in its own spawned process; returns the JSON-able result."""
     import torch
+
     from ..config import PRESETS
-    from .measure import conv_peak_gflops, matmul_peak_gflops
     from ..core.errors import ConfigError
+    from .measure import conv_peak_gflops, matmul_peak_gflops
     unknown = [p for p in presets if p not in PRESETS and not os.path.isfile(p)]
     if unknown:
         raise ConfigError(f"unknown preset '{unknown[0]}' for bench (see `ganforge presets`)")
@@ -150,7 +152,8 @@ def format_table(res: dict[str, Any]) -> str:
         onnx = "-" if r["onnx_images_per_s"] is None else f"{r['onnx_images_per_s']:,.0f}"
         lines.append(f"| {name} | {data} | {r['batch']} | {r['train_samples_per_s']:,.0f} | "
                      f"{r['flops_per_step'] / 1e9:.3f} | {r['achieved_gflops']:.1f} | {100 * r['mfu']:.1f}% | "
-                     f"{100 * r.get('mfu_matmul', r['mfu']):.1f}% | {r['sample_images_per_s']:,.0f} | {onnx} | {r['peak_rss_mb']:,.0f} |")
+                     f"{100 * r.get('mfu_matmul', r['mfu']):.1f}% | {r['sample_images_per_s']:,.0f} | {onnx} | "
+                     f"{r['peak_rss_mb']:,.0f} |")
     return "\n".join(lines)
 
 

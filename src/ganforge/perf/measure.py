@@ -1,4 +1,5 @@
-"""Measurements behind ``ganforge bench``: matmul and convolution peaks, FLOPs of a training step, step and sampling speed.
+"""Measurements behind ``ganforge bench``: matmul and convolution peaks, FLOPs of a training step, step and
+sampling speed.
 
 Every training figure comes from the real engine: a :class:`~ganforge.engine.Trainer` built from the
 preset and run with ``fit()``. Step speed is read from the loop's own ``it_per_s`` log lines (one per

@@ -15,8 +15,9 @@ record the file and its sha256 instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -184,7 +185,8 @@ class Recipe:
         """How many fixed real examples the sample grid shows or transforms (0 = none)."""
         return 0
 
-    def grid_inputs(self, n: int, seed: int, examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def grid_inputs(self, n: int, seed: int,
+                    examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """The fixed inputs of the training-time sample grid (``examples``: fixed real examples)."""
         return self.sample_inputs(n, seed=seed + 7919)  # a stream apart from the training noise
 

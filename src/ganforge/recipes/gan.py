@@ -185,7 +185,8 @@ class GANRecipe(Recipe):
                 base = seeds if seeds is not None else range(count)
                 y = torch.tensor([s % self.num_classes for s in base])
             else:
-                y = torch.as_tensor(labels).reshape(-1).expand(count) if np.ndim(labels) == 0 else torch.as_tensor(labels)
+                y = torch.as_tensor(labels)
+                y = y.reshape(-1).expand(count) if np.ndim(labels) == 0 else y
                 if y.shape[0] != count or y.min() < 0 or y.max() >= self.num_classes:
                     raise ConfigError(f"labels must be {count} class indices in 0..{self.num_classes - 1}")
             out["y"] = y.long().to(self.device)
@@ -194,7 +195,8 @@ class GANRecipe(Recipe):
     def grid_examples(self, n: int) -> int:
         return _SCATTER_REFERENCE if self.formats.get(".png") == "scatter" else 0
 
-    def grid_inputs(self, n: int, seed: int, examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def grid_inputs(self, n: int, seed: int,
+                    examples: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         inputs = self.sample_inputs(n, seed=seed + 7919)  # a stream apart from the training noise
         if examples is not None:
             self._reference = examples["x"].cpu().numpy()

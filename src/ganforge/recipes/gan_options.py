@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..diffaug import ADAController, augment, parse_policy
 from ..core.errors import ConfigError
+from ..diffaug import ADAController, augment, parse_policy
 from ..losses import relative_scores
 from ..losses.regularizers import add_noise, check_label_smoothing, instance_noise_std, smoothed_d_loss
 

@@ -150,7 +150,7 @@ class TabularRecipe(Recipe):
         if "tabular" not in data_info:
             raise ConfigError("model.recipe=tabular needs a table: set data.source=tabular and data.path to a "
                               ".csv or .parquet file (or use the 'tabular' preset)")
-        from ..data.tabular_transform import TableTransformer   # pandas only when a table is used
+        from ..data.tabular_transform import TableTransformer  # pandas only when a table is used
         m, tab = cfg.model, self.settings()
         self.tt = TableTransformer.from_json(data_info["tabular"])
         self.pack, self.tau, self.z_dim = int(m.pack), float(tab.tau), int(m.z_dim)
@@ -316,7 +316,8 @@ class TabularRecipe(Recipe):
             y = torch.empty(n, dtype=torch.long)
             for j, f in enumerate(self.cond_freq):
                 rows = (col == j).nonzero().squeeze(1)
-                draw = torch.multinomial(torch.as_tensor(f), len(rows), replacement=True, generator=gen) if len(rows) else rows
+                draw = (torch.multinomial(torch.as_tensor(f), len(rows), replacement=True, generator=gen)
+                        if len(rows) else rows)
                 y[rows] = draw + int(self.cond_base[j])
         force = y if condition is not None else torch.full((n,), -1, dtype=torch.long)
         return {k: v.to(self.device) for k, v in {"z": z, "y": y, "noise": noise, "force": force}.items()}
