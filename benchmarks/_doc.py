@@ -42,3 +42,39 @@ def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
         json.dump(rows, f, indent=1)
     os.replace(tmp, path)
     return rows
+
+
+def provenance(config: dict | None = None) -> dict:
+    """Where a result came from: the command, the commit (and whether the tree had changes), a hash of
+    the config, versions, the machine and the date. Every results record carries one."""
+    import datetime
+    import hashlib
+    import json
+    import platform
+    import subprocess
+    import sys
+
+    import numpy
+    import torch
+
+    import ganforge
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=os.path.dirname(DOC),
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blob = json.dumps(config or {}, sort_keys=True, default=str).encode()
+    return {"command": " ".join(["python"] + sys.argv), "commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "config_sha256": hashlib.sha256(blob).hexdigest()[:16], "ganforge": ganforge.__version__,
+            "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
+            "cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

@@ -28,6 +28,7 @@ def assert_one_line_error(r, needle):
     ("digits", []), ("digits-cond", []), ("ring8", ["--set", "data.n_points=1000"]),
     ("grid25", ["--set", "data.n_points=1000"]),
 ])
+@pytest.mark.slow
 def test_builtin_presets_smoke(tmp_path, preset, extra):
     run = tmp_path / "run"
     r = gf("train", preset, "--steps", "4", "--out", str(run), *TINY, *extra)
@@ -38,6 +39,7 @@ def test_builtin_presets_smoke(tmp_path, preset, extra):
     assert r.returncode == 0 and Image.open(tmp_path / "s.png").size[0] > 0
 
 
+@pytest.mark.slow
 def test_mnist_preset_smoke(tmp_path, datasets_dir):
     env = dict(os.environ, GANFORGE_DATA=datasets_dir)
     r = gf("train", "mnist", "--steps", "3", "--out", str(tmp_path / "m"), *TINY, env=env)
@@ -47,6 +49,7 @@ def test_mnist_preset_smoke(tmp_path, datasets_dir):
     assert x.shape == (5, 1, 28, 28) and x.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_folder_preset_smoke(tmp_path):
     rng = np.random.default_rng(0)
     for cls in ("cats", "dogs"):
@@ -61,6 +64,7 @@ def test_folder_preset_smoke(tmp_path):
     assert np.load(tmp_path / "f.npz")["x"].shape == (6, 3, 16, 16)
 
 
+@pytest.mark.slow
 def test_dry_run_prints_resolved_config(tmp_path):
     r = gf("train", "digits", "--dry-run", "--steps", "9", "--set", "optim.d_lr=0.0004", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -69,6 +73,7 @@ def test_dry_run_prints_resolved_config(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_sample_seeds_npz_and_labels(tmp_path):
     run = tmp_path / "c"
     assert gf("train", "digits-cond", "--steps", "3", "--out", str(run), *TINY).returncode == 0
@@ -91,11 +96,13 @@ def test_sample_seeds_npz_and_labels(tmp_path):
     (["train", "digits", "--set", "model.conditional=true", "--set", "data.labels=false", "--steps", "2"],
      "labelled data"),
 ])
+@pytest.mark.slow
 def test_user_errors_are_one_line(tmp_path, args, needle):
     assert_one_line_error(gf(*args, cwd=tmp_path), needle)
     assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")
 
 
+@pytest.mark.slow
 def test_sample_from_empty_run_and_bad_out(tmp_path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(gf("sample", str(tmp_path / "empty")), "holds no checkpoint")

@@ -32,6 +32,7 @@ def assert_one_line_error(capsys, args, needle):
     assert needle in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_samples_are_balanced_and_carry_their_class(tmp_path):
     # a short training on all 1,797 digits; the shipped digits classifier must mostly agree with the
     # requested labels (chance is 10%; measured 62-74% over seeds 0-2)

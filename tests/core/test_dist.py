@@ -92,6 +92,7 @@ def _relative_gaps(a: dict, b: dict) -> dict[str, float]:
     return gaps
 
 
+@pytest.mark.slow
 def test_two_ranks_follow_one_process(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -107,6 +108,7 @@ def test_two_ranks_follow_one_process(tmp_path):
     assert max(_relative_gaps(one, nosync).values()) > 0.1
 
 
+@pytest.mark.slow
 def test_cli_nproc_and_resume_across_world_sizes(tmp_path, tiny):
     run = tmp_path / "run"
     api.train("digits", out=str(run), steps=2, overrides=tiny + ["model.arch=dcgan"])  # one process

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from ganforge.core import checkpoint as ckpt
@@ -29,6 +30,7 @@ def _final(run_dir):
     return {k: v for k, v in tensors.items() if k.startswith(("net.G.", "net.G_ema.", "net.D."))}
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_is_bit_exact(tmp_path):
     ref = tmp_path / "ref"
     p = _run(ARGS + ["--out", str(ref)])
@@ -61,6 +63,7 @@ def test_sigkill_and_resume_is_bit_exact(tmp_path):
     assert not [n for n in os.listdir(run / "checkpoints") if ".tmp" in n]
 
 
+@pytest.mark.slow
 def test_extend_a_finished_run(tmp_path):
     run = tmp_path / "r"
     p = _run(ARGS[:2] + ["--steps", "14"] + ARGS[4:] + ["--out", str(run)])

@@ -24,6 +24,7 @@ def digits_run(tmp_path_factory):
     return str(out)
 
 
+@pytest.mark.slow
 def test_eval_run_writes_json_with_protocol(digits_run):
     r = gf("eval", digits_run, "--n", "200")
     assert r.returncode == 0, r.stderr
@@ -52,6 +53,7 @@ def test_eval_two_npz_files(tmp_path):
     assert json.load(open(tmp_path / "r.json"))["protocol"]["extractor"] == "raw"
 
 
+@pytest.mark.slow
 def test_eval_bad_input(tmp_path, digits_run):
     np.savez(tmp_path / "a.npz", x=np.zeros((50, 5), np.float32))
     np.savez(tmp_path / "b.npz", x=np.zeros((50, 6), np.float32))
@@ -93,6 +95,7 @@ def test_classifier_scores():
     assert gan_train(fx, y, rx, y) > 0.9
 
 
+@pytest.mark.slow
 def test_eval_conditional_run_reports_is_and_gan_train_test(tmp_path):
     out = tmp_path / "c"
     ganforge.train("digits-cond", steps=10, out=str(out), progress=False,
@@ -127,6 +130,7 @@ def test_label_modes_counts_classifier_modes_with_real_floor(tmp_path):
         evaluate_files(str(tmp_path / "v.npz"), str(tmp_path / "v.npz"), metrics="label_modes")
 
 
+@pytest.mark.slow
 def test_eval_run_default_includes_label_modes(digits_run):
     r = gf("eval", digits_run, "--n", "200", "--json", os.path.join(digits_run, "lm.json"))
     assert r.returncode == 0, r.stderr
@@ -149,6 +153,7 @@ def test_memorisation_two_files_detects_copies(tmp_path):
         evaluate_files(str(tmp_path / "held.npz"), str(tmp_path / "fresh.npz"), metrics="memorisation")
 
 
+@pytest.mark.slow
 def test_memorisation_of_a_run_uses_what_data_limit_left_out(tmp_path, digits_run):
     out = tmp_path / "lim"
     ganforge.train("digits", steps=10, out=str(out), progress=False,

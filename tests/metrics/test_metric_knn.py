@@ -76,6 +76,7 @@ def test_prdc_detects_dropped_modes_and_bad_fidelity():
     assert noisy["precision"] < 0.5 and noisy["density"] < 0.5
 
 
+@pytest.mark.slow
 def test_naeem_two_gaussians_1000d():
     # Naeem et al. 2020 publish, for two independent 10,000-sample N(0, I_1000) sets and k=5:
     # precision 0.4772, recall 0.4705, density 1.0555, coverage 0.9735. Over 8 seeds we measured

@@ -67,6 +67,7 @@ def test_measure_preset_and_table(tiny_preset):
     assert "| tiny | digits 1x8x8 | 16 |" in table and "50.0%" in table and "broken | error" in table
 
 
+@pytest.mark.slow
 def test_cli_bench_writes_json(tiny_preset, tmp_path, monkeypatch):
     from ganforge.cli import main
     out = tmp_path / "bench.json"
