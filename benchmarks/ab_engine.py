@@ -1,13 +1,14 @@
 """Did a change of the engine change results or speed? Two commits side by side, in one run.
 
-    python benchmarks/ab_engine.py --base 15704f8 [--repeats 5] [--threads 1]
+    python benchmarks/ab_engine.py --base 15704f8 [--head HEAD] [--repeats 5] [--threads 1]
 
-The base commit is checked out into a temporary git worktree; every job then runs in a fresh process
-on each side (base with PYTHONPATH at the worktree's src/, head from this checkout), alternating which
+Both commits are checked out into temporary git worktrees (so the checkout can change meanwhile); every
+job then runs in a fresh process on each side (PYTHONPATH at that worktree's src/), alternating which
 side goes first, so drift in the machine's speed falls on both alike. Jobs:
 - ``digits``: the digits preset (MLP) for --digits-steps steps;
 - ``mnist``: the mnist preset (DCGAN 28x28) for --mnist-steps steps (needs MNIST on GANFORGE_DATA);
-- ``tabular``: TabularGAN on the first 5,000 rows of UCI Adult for --tabular-steps steps (needs Adult).
+- ``tabular``: TabularGAN on the first 5,000 rows of UCI Adult for --tabular-steps steps (needs Adult);
+- ``ring8``: the ring8 preset (the 2-D mixture, MLP) for --ring8-steps steps.
 Speed: the median of the loop's own it_per_s over logging intervals (the first dropped); the spread is
 the sample std over repeats of each side. Results: the sha256 of the final G_ema weights on each side
 (equal digests: the change left the numbers bit for bit as they were). Written to
@@ -24,7 +25,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import provenance, store_rows, write_section  # noqa: E402
+from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "ab_engine.json")
@@ -43,8 +44,8 @@ if job == "tabular":
     df = pd.read_csv(os.path.join(os.environ["GANFORGE_DATA"].split(os.pathsep)[0], "adult", "adult.csv"),
                      skipinitialspace=True).iloc[:5000]
     ganforge.TabularGAN(steps=steps, out=out, overrides={"train.log_every": 50}).fit(
-        df, discrete_columns=["workclass", "education", "marital-status", "occupation", "relationship", "race",
-                              "sex", "native-country", "income"], target="income")
+        df, discrete_columns=["type_employer", "education", "marital", "occupation", "relationship", "race",
+                              "sex", "country", "income"], target="income")
 else:
     import ganforge
     ganforge.train(job, steps=steps, out=out, overrides=sets)
@@ -89,20 +90,27 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="15704f8", help="the commit to compare with (default: before the registries)")
+    ap.add_argument("--head", default="HEAD", help="the commit measured against it")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--jobs", default="digits,mnist,tabular")
     ap.add_argument("--digits-steps", type=int, default=1500)
     ap.add_argument("--mnist-steps", type=int, default=400)
     ap.add_argument("--tabular-steps", type=int, default=300)
+    ap.add_argument("--ring8-steps", type=int, default=2000)
+    ap.add_argument("--render", action="store_true", help="only rewrite the doc section from the stored results")
     a = ap.parse_args()
-    steps = {"digits": a.digits_steps, "mnist": a.mnist_steps, "tabular": a.tabular_steps}
-    base_dir = tempfile.mkdtemp(prefix="ganforge-base-")
-    subprocess.run(["git", "worktree", "add", "--detach", base_dir, a.base], cwd=ROOT, check=True,
-                   capture_output=True)
+    if a.render:
+        return render()
+    steps = {"digits": a.digits_steps, "mnist": a.mnist_steps, "tabular": a.tabular_steps, "ring8": a.ring8_steps}
+    head = subprocess.run(["git", "rev-parse", a.head], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    trees = {side: tempfile.mkdtemp(prefix=f"ganforge-{side}-") for side in ("base", "head")}
+    for side, rev in (("base", a.base), ("head", head)):
+        subprocess.run(["git", "worktree", "add", "--detach", trees[side], rev], cwd=ROOT, check=True,
+                       capture_output=True)
     try:
-        sides = {"base": os.path.join(base_dir, "src"), "head": os.path.join(ROOT, "src")}
-        rows = []
+        sides = {side: os.path.join(tree, "src") for side, tree in trees.items()}
         for job in a.jobs.split(","):
             res: dict[str, list[dict]] = {"base": [], "head": []}
             for rep in range(a.repeats):
@@ -110,24 +118,33 @@ def main() -> None:
                 for side in order:
                     res[side].append(run_job(sides[side], job, steps[job], a.threads))
                     print(job, rep, side, res[side][-1]["it_per_s"], flush=True)
-            rows.append({"job": job, "steps": steps[job], "threads": a.threads, "base": a.base,
-                         **{f"{s}_it_per_s": [r["it_per_s"] for r in res[s]] for s in res},
-                         **{f"{s}_wall_s": [round(r["wall_s"], 2) for r in res[s]] for s in res},
-                         **{f"{s}_digest": sorted({r["digest"] for r in res[s]}) for s in res},
-                         "provenance": provenance(vars(a))})
+            row = {"job": job, "steps": steps[job], "threads": a.threads, "base": a.base, "head": head,
+                   **{f"{s}_it_per_s": [r["it_per_s"] for r in res[s]] for s in res},
+                   **{f"{s}_wall_s": [round(r["wall_s"], 2) for r in res[s]] for s in res},
+                   **{f"{s}_digest": sorted({r["digest"] for r in res[s]}) for s in res},
+                   "provenance": provenance(vars(a))}
+            store_rows(RESULTS, [row], ("job", "base"))   # each job kept as soon as it is measured
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", base_dir], cwd=ROOT, capture_output=True)
-    rows = store_rows(RESULTS, rows, ("job", "base"))
+        for tree in trees.values():
+            subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=ROOT, capture_output=True)
+    render()
+
+
+def render() -> None:
+    """docs/benchmarks.md section `engine-ab` from benchmarks/results/ab_engine.json."""
+    rows = load_rows(RESULTS)
     print(table(rows))
     p = rows[-1]["provenance"]
-    body = (f"The engine at HEAD against commit `{a.base}` (before the registries and the modality contract), "
-            f"in one run: each job in a fresh process per side, sides alternating first, {a.threads} thread(s). "
-            "it/s: the loop's own steps per second, median over 50-step logging intervals (first dropped); "
-            "mean ± sample std over repeats. G_ema weights: sha256 of the final averaged generator on each side. "
-            f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\n" + table(rows)
-            + f"\n\nCommand: `python benchmarks/ab_engine.py --base {a.base} --repeats {a.repeats} "
-            f"--threads {a.threads}`")
+    commands = sorted({r["provenance"]["command"] for r in rows})
+    heads, bases = sorted({r["head"][:10] for r in rows}), sorted({r["base"] for r in rows})
+    body = (f"The engine at commit {', '.join(f'`{h}`' for h in heads)} against commit "
+            f"{', '.join(f'`{b}`' for b in bases)} (before the registries and the modality contract), each job in "
+            "a fresh process per side, sides alternating first, one thread. it/s: the loop's own steps per "
+            "second, median over 50-step logging intervals (first dropped); mean ± sample std over repeats; the "
+            "ratio column is the median (and range) of the per-repeat ratios. G_ema weights: sha256 of the final "
+            "averaged generator on each side, so 'bit-identical' means every figure measured on these presets "
+            f"with the base engine reproduces exactly. Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}."
+            "\n\n" + table(rows) + "\n\nCommands: " + "; ".join(f"`{c}`" for c in commands))
     write_section("engine-ab", "Engine A/B: a change's effect on results and step time", body)
 
 

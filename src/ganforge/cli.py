@@ -49,6 +49,8 @@ def _add_sample(sub) -> None:
     p.add_argument("--input", metavar="FILE|DIR", help="examples the model transforms (translation runs): an NPZ, "
                    "an image folder or file the data sources read")
     p.add_argument("--text", action="append", metavar="TEXT", help="a text prompt or caption (repeatable)")
+    p.add_argument("--prefix", help="text runs: the start every sample continues")
+    p.add_argument("--temperature", type=float, help="text runs: sampling temperature (default: the run's)")
 
 
 def _add_info(sub) -> None:
@@ -74,6 +76,8 @@ def _add_eval(sub) -> None:
                    "or memorisation of two files")
     p.add_argument("--heldout", help="memorisation: real data the generator never saw (default: what data.limit "
                    "left out of the run, or --real for two files)")
+    p.add_argument("--temperatures", help="text runs: comma-separated sampling temperatures, one row each "
+                   "(and a quality-vs-diversity plot)")
 
 
 def _add_explore(sub) -> None:
@@ -180,6 +184,7 @@ def _conditions(a) -> dict:
         out["input"] = load_dataset(DataConfig(source="auto", path=a.input, labels=False)).x
     if a.text:
         out["text"] = list(a.text)
+    out["prefix"], out["temperature"] = a.prefix, a.temperature
     return out
 
 
@@ -217,7 +222,7 @@ def cmd_info(a) -> int:
 def cmd_eval(a) -> int:
     from . import evaluation
     options = {"metrics": a.metrics, "n": a.n, "extractor": a.extractor, "seed": a.seed, "heldout": a.heldout,
-               "target": a.target, "train": a.train}
+               "target": a.target, "train": a.train, "temperatures": a.temperatures}
     options = {k: v for k, v in options.items() if v is not None}
     if a.run:
         if a.fake:
@@ -231,8 +236,9 @@ def cmd_eval(a) -> int:
         print("ganforge: error: give a RUN to evaluate, or both --real and --fake", file=sys.stderr)
         return 2
     print(res["text"])
-    if res.get("json"):
-        print(f"written: {res['json']}")
+    for path in [res.get("json")] + res.get("files", []):
+        if path:
+            print(f"written: {path}")
     return 0
 
 

@@ -2,10 +2,14 @@
 
 Nothing here executes code on load: safetensors holds plain arrays, the metadata is JSON. Files are
 written to a temporary name, fsynced, then renamed, so a kill at any moment leaves either the old
-set of checkpoints or the new one, never half a file.
+set of checkpoints or the new one, never half a file; a full disk leaves the old set and no
+temporary file, and says so in one line. Each checkpoint records the sha256 of its tensors, so a
+file damaged later (truncated, a flipped bit) is recognised: a run folder then opens its newest
+*valid* checkpoint and says which one it skipped and how many steps that costs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,9 +17,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 
-from .errors import CheckpointError
+from .errors import CheckpointError, write_failed
+from .faults import failpoint
+from .log import warn
 
 FORMAT = "ganforge-checkpoint"
 FORMAT_VERSION = 1
@@ -65,34 +71,45 @@ def is_leftover(name: str) -> bool:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
+    """``data`` written to a temporary name beside ``path``, fsynced and renamed over it. A failed write
+    (a full disk) removes the temporary file, leaves ``path`` as it was, and is one WriteError."""
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        failpoint(f"write:{os.path.basename(path)}")
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)   # first, so the error reports the space there really is
+        raise write_failed(path, e, need=len(data)) from None
     _fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k]
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def save(path: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write tensors + JSON metadata atomically."""
-    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)}
-    save_tensors(path, tensors, header)
+    """Write tensors + JSON metadata atomically, with the checksum of the tensors."""
+    body = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta),
+              "sha256": tensors_digest(body)}
+    save_tensors(path, body, header)
 
 
 def save_tensors(path: str, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     """A safetensors file written to a temporary name, fsynced, then renamed over ``path``."""
     body = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        save_file(body, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+    atomic_write_bytes(path, safetensors_bytes(body, metadata=metadata))
 
 
 def load(path: str, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -109,12 +126,45 @@ def load(path: str, device: str | torch.device = "cpu") -> tuple[dict[str, torch
                                       f"{FORMAT_VERSION}: use the ganforge version that wrote it")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         meta = json.loads(header["meta"])
+        if "sha256" in header and tensors_digest({k: v.cpu() for k, v in tensors.items()}) != header["sha256"]:
+            raise CheckpointError(f"checkpoint {path} is damaged: its tensors do not match their recorded sha256")
     except CheckpointError:
         raise
     except (SafetensorError, OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"cannot read checkpoint {path}: {why}") from None
     return tensors, meta
+
+
+def load_newest_valid(run: str, device: str | torch.device = "cpu", set_aside: bool = False
+                      ) -> tuple[str, dict[str, torch.Tensor], dict[str, Any]]:
+    """(path, tensors, meta) of a checkpoint file, or of the newest checkpoint of a run folder that reads
+    back whole. Damaged newer ones are skipped with a one-line warning naming them and the steps lost
+    (``set_aside``: renamed to ``<name>.damaged`` so a resumed run does not meet them again); only
+    when none is valid is it an error."""
+    if not os.path.isdir(run):
+        path = find_checkpoint(run)
+        return (path, *load(path, device))
+    found = list_checkpoints(os.path.join(run, "checkpoints")) or list_checkpoints(run)
+    if not found:
+        find_checkpoint(run)  # the usual one-line error
+    newest, problems = found[-1][0], []
+    for step, path in reversed(found):
+        try:
+            tensors, meta = load(path, device)
+        except CheckpointError as e:
+            problems.append(str(e))
+            if set_aside:
+                os.replace(path, path + ".damaged")
+            continue
+        if problems:
+            lost = newest - step
+            more = f", {len(problems)} damaged checkpoints skipped" if len(problems) > 1 else ""
+            warn(f"{problems[0]}; using {os.path.basename(path)} instead ({lost} step{'s' if lost != 1 else ''} "
+                 f"lost{more})")
+        return path, tensors, meta
+    raise CheckpointError(f"no valid checkpoint in {run}: {problems[0]}" + (
+        f" (and {len(problems) - 1} more damaged)" if len(problems) > 1 else ""))
 
 
 def prune(folder: str, keep: int, protect: tuple[str, ...] = ()) -> None:

@@ -8,6 +8,9 @@ import sys
 import time
 from typing import Any
 
+from .errors import write_failed
+from .faults import failpoint
+
 
 class StatsWriter:
     """Appends one JSON object per logging interval to ``stats.jsonl`` and mirrors scalars to TensorBoard."""
@@ -25,16 +28,48 @@ class StatsWriter:
 
     def write(self, step: int, stats: dict[str, Any]) -> None:
         row = {"step": step, "time": round(time.time(), 3), **stats}
-        self._f.write(json.dumps(row) + "\n")
+        line = json.dumps(row) + "\n"
+        try:
+            if os.environ.get("GANFORGE_FAILPOINT"):   # a kill half-way through a line
+                self._f.write(line[:len(line) // 2])
+                self._f.flush()
+                failpoint(f"stats:{step}")
+                line = line[len(line) // 2:]
+            self._f.write(line)
+            self._f.flush()
+        except OSError as e:  # a full disk: a half line is dropped on resume (truncate_stats)
+            raise write_failed(self.path, e, need=len(line)) from None
         if self._tb is not None:
-            for k, v in stats.items():
-                if isinstance(v, (int, float)) and math.isfinite(v):
-                    self._tb.add_scalar(k, v, step)
+            try:
+                for k, v in stats.items():
+                    if isinstance(v, (int, float)) and math.isfinite(v):
+                        self._tb.add_scalar(k, v, step)
+            except Exception as e:  # TensorBoard mirrors stats.jsonl; its failure alone stops nothing
+                self._tb_failed(e)
+
+    def _tb_failed(self, e: Exception) -> None:
+        self._tb = None
+        if "No space" in str(e) or getattr(e, "errno", None) == 28:
+            raise write_failed(os.path.join(os.path.dirname(self.path), "tensorboard"), e) from None
 
     def close(self) -> None:
-        self._f.close()
-        if self._tb is not None:
-            self._tb.close()
+        try:
+            self._f.close()
+        except OSError as e:
+            raise write_failed(self.path, e) from None
+        finally:
+            if self._tb is not None:
+                tb, self._tb = self._tb, None
+                try:
+                    tb.close()
+                except Exception:  # noqa: BLE001 - stats.jsonl holds everything TensorBoard would
+                    pass
+
+
+def warn(msg: str) -> None:
+    """A one-line console warning."""
+    sys.stderr.write(f"ganforge warning: {msg}\n")
+    sys.stderr.flush()
 
 
 def truncate_stats(run_dir: str, step: int) -> None:
@@ -51,8 +86,11 @@ def truncate_stats(run_dir: str, step: int) -> None:
                 break
             if row.get("step", 0) <= step:
                 keep.append(line if line.endswith("\n") else line + "\n")
-    with open(path, "w") as f:
-        f.writelines(keep)
+    try:
+        with open(path, "w") as f:
+            f.writelines(keep)
+    except OSError as e:
+        raise write_failed(path, e) from None
 
 
 def read_stats(run_dir: str) -> list[dict]:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanforgeError
+from .errors import GanforgeError, write_failed
+from .faults import failpoint
 from .registry import WRITERS
 
 Writer = Callable[..., None]
@@ -33,9 +34,12 @@ def atomic_target(path: str, suffix: str = "") -> Iterator[str]:
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}{suffix or os.path.splitext(path)[1]}")
     try:
         yield tmp
+        failpoint(f"write:{os.path.basename(path)}")
         os.replace(tmp, path)
     except OSError as e:
-        raise GanforgeError(f"cannot write {path}: {e.strerror or e}") from None
+        if os.path.exists(tmp):
+            os.remove(tmp)   # first, so the error reports the space there really is
+        raise write_failed(path, e) from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

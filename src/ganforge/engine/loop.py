@@ -18,6 +18,7 @@ from ..config import Config
 from ..core import checkpoint as ckpt
 from ..core import dist
 from ..core.errors import CheckpointError
+from ..core.faults import failpoint
 from ..core.log import Progress, StatsWriter, truncate_stats
 from ..core.seed import global_rng_state, make_generator, seed_all, set_global_rng_state
 from ..recipes import Batch, Recipe, build_recipe
@@ -49,7 +50,8 @@ def adam_impl(device: torch.device) -> dict[str, bool]:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, run_dir: str, dataset, resume: str | None = None, evaluator=None):
+    def __init__(self, cfg: Config, run_dir: str, dataset, resume=None, evaluator=None):
+        """``resume``: a checkpoint path, or (path, tensors, meta) already read, to continue from."""
         self.cfg, self.run_dir, self.dataset = cfg, run_dir, dataset
         self.evaluator = evaluator  # callable(recipe) -> (metrics, is_best), run every cfg.eval.every steps
         t = cfg.train
@@ -122,8 +124,12 @@ class Trainer:
                 "threads": torch.get_num_threads()}
         return tensors, meta
 
-    def _restore(self, path: str) -> None:
-        tensors, meta = ckpt.load(path, self.device)
+    def _restore(self, resume) -> None:
+        if isinstance(resume, tuple):
+            path, tensors, meta = resume
+            tensors = {k: v.to(self.device) for k, v in tensors.items()}
+        else:
+            path, (tensors, meta) = resume, ckpt.load(resume, self.device)
         self.load_state(tensors, meta, path)
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any], path: str) -> None:
@@ -163,6 +169,7 @@ class Trainer:
 
     def evaluate(self, stats_w: StatsWriter) -> None:
         metrics, is_best = self.evaluator(self.recipe)
+        failpoint(f"eval:{self.step}")
         stats_w.write(self.step, {f"eval/{k}": v for k, v in metrics.items()})
         if is_best:  # kept apart from the rolling checkpoints, never pruned
             tensors, meta = self.state()

@@ -21,10 +21,11 @@ from ..core import bundle, dist
 from ..core import checkpoint as ckpt
 from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_files
-from ..core.runs import new_run_dir, prepare_out_dir
+from ..core.log import warn
+from ..core.runs import is_empty_run_dir, new_run_dir, prepare_out_dir, run_lock
 from ..data import load_dataset
 from ..recipes import Recipe, build_recipe, prepare
-from .loop import Trainer, resolve_device, write_run_files
+from .loop import Trainer, load_run_config, resolve_device, write_run_files
 from .speed import use_channels_last
 
 
@@ -58,38 +59,60 @@ def train_run(cfg: C.Config, *, out: str | None = None, runs_root: str = "runs",
     derived = prepare(cfg, dataset.info())
     dist.init_from_env(cfg.train.device)  # under torchrun: rank 0 makes the run folder, the others join it
     run_dir = dist.on_main(lambda: prepare_out_dir(out) if out else new_run_dir(runs_root, cfg.preset))
-    created = dist.is_main() and not os.listdir(run_dir)
-    try:
-        trainer = Trainer(cfg, run_dir, dataset, evaluator=evaluator(cfg, dataset))
-        write_run_files(run_dir, cfg, trainer.data_info, derived)
-    except BaseException:
-        if created:  # a failure before the first step leaves no half-made run behind
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    return TrainResult(**trainer.fit())
+    with _locked(run_dir):
+        if dist.is_main() and out:
+            prepare_out_dir(out)  # again under the lock: another process may have started a run here meanwhile
+        created = dist.is_main() and is_empty_run_dir(run_dir)
+        try:
+            trainer = Trainer(cfg, run_dir, dataset, evaluator=evaluator(cfg, dataset))
+            write_run_files(run_dir, cfg, trainer.data_info, derived)
+        except BaseException:
+            if created:  # a failure before the first step leaves no half-made run behind
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        return TrainResult(**trainer.fit())
+
+
+def _locked(run_dir: str):
+    """The run folder's lock on rank 0 (the one process that writes it)."""
+    import contextlib
+    return run_lock(run_dir) if dist.is_main() else contextlib.nullcontext()
 
 
 def resume_run(run_dir: str, steps: int | None = None, progress: bool | None = None) -> TrainResult:
-    """Continue a run from its newest checkpoint (also: extend a finished run to ``steps``)."""
+    """Continue a run from its newest valid checkpoint (also: extend a finished run to ``steps``). A run
+    killed before its first checkpoint starts again from step 0 with its saved config."""
     run_dir = os.fspath(run_dir)
-    path = ckpt.find_checkpoint(run_dir)
-    _, meta = ckpt.load(path)
-    cfg = C.from_dict(meta["config"])
-    if steps is not None:
-        if steps < meta["step"]:
-            raise ConfigError(f"--steps {steps} is below the {meta['step']} steps the run has done")
-        cfg.train.steps = int(steps)
-    if progress is not None:
-        cfg.train.progress = progress
-    dataset = load_dataset(cfg, seed=cfg.train.seed)
-    hook = evaluator(cfg, dataset)
-    if hook is not None:
-        hook.restore_best(os.path.join(run_dir, "checkpoints", "best.safetensors"))
-    trainer = Trainer(cfg, run_dir, dataset, resume=path, evaluator=hook)
-    write_run_files(run_dir, cfg, trainer.data_info)
-    if trainer.step >= cfg.train.steps:
-        return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
-    return TrainResult(**trainer.fit())
+    if not os.path.isdir(run_dir):
+        raise CheckpointError(f"no such run: {run_dir}")
+    dist.init_from_env(load_run_config(run_dir).train.device)  # ranks know who they are before the lock
+    with _locked(run_dir):
+        if ckpt.list_checkpoints(os.path.join(run_dir, "checkpoints")):
+            if dist.is_main():   # rank 0 alone sets damaged checkpoints aside; the others read after it
+                path, tensors, meta = ckpt.load_newest_valid(run_dir, set_aside=True)
+            dist.barrier()
+            if not dist.is_main():
+                path, tensors, meta = ckpt.load_newest_valid(run_dir)
+            cfg, done = C.from_dict(meta["config"]), int(meta["step"])
+        else:
+            cfg, path, tensors, meta, done = load_run_config(run_dir), None, None, None, 0
+            warn(f"{run_dir} holds no checkpoint (the run stopped before its first one): starting it from step 0 "
+                 "with its saved config")
+        if steps is not None:
+            if steps < done:
+                raise ConfigError(f"--steps {steps} is below the {done} steps the run has done")
+            cfg.train.steps = int(steps)
+        if progress is not None:
+            cfg.train.progress = progress
+        dataset = load_dataset(cfg, seed=cfg.train.seed)
+        hook = evaluator(cfg, dataset)
+        if hook is not None:
+            hook.restore_best(os.path.join(run_dir, "checkpoints", "best.safetensors"))
+        trainer = Trainer(cfg, run_dir, dataset, resume=(path, tensors, meta) if path else None, evaluator=hook)
+        write_run_files(run_dir, cfg, trainer.data_info)
+        if trainer.step >= cfg.train.steps:
+            return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
+        return TrainResult(**trainer.fit())
 
 
 @dataclass
@@ -117,8 +140,7 @@ def open_run(path, device: str | torch.device = "cpu") -> OpenedRun:
     if bundle.is_bundle(path):
         opened = _open_bundle(path, device)
     else:
-        found = ckpt.find_checkpoint(path)
-        tensors, meta = ckpt.load(found)
+        found, tensors, meta = ckpt.load_newest_valid(path)
         cfg = C.from_dict(meta["config"])
         recipe = build_recipe(cfg, meta["data"], device)
         recipe.check_frozen(meta.get("frozen", {}), found)

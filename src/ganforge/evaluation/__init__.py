@@ -38,6 +38,7 @@ def evaluate_run(run: str, *, json_path: str | None = None, **options: Any) -> d
     path = json_path or os.path.join(g.run_dir, "eval", f"{ev.stem}{stamp}.json")
     _write_json(path, res)
     res["json"], res["text"] = path, ev.format(res)
+    res["files"] = ev.extra(res, path) if ev.extra is not None else []
     return res
 
 
@@ -62,7 +63,7 @@ def format_result(res: dict[str, Any]) -> str:
 
 def _write_json(path: str, res: dict) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    body = {k: v for k, v in res.items() if k not in ("json", "text")}
+    body = {k: v for k, v in res.items() if k not in ("json", "text", "files")}
     atomic_write_bytes(path, json.dumps(body, indent=2, default=_plain).encode())
 
 

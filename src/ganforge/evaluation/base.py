@@ -21,6 +21,7 @@ class Evaluator:
     kinds: tuple[str, ...] = ()            # data kinds whose files it measures (two-file mode)
     stem: str = ""                         # file name prefix of results under RUN/eval/
     files_json: bool = False               # two-file mode writes its result beside --fake unless --json
+    extra: Callable[[dict[str, Any], str], list[str]] | None = None  # (result, JSON path) -> more files written
 
 
 def register_evaluator(name: str, evaluator: Evaluator) -> Evaluator:

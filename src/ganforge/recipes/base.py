@@ -59,9 +59,11 @@ class Phase:
     trains: tuple[str, ...]         # networks whose parameters receive gradients in this phase
     loss: LossFn                    # (batch, step) -> (scalar loss, {stat name: detached scalar})
     interval: int = 1               # run on steps where (step + 1) % interval == 0
+    start: int = 0                  # first step it runs at (a stage: pretraining, then adversarial training)
+    stop: int | None = None         # the step it stops before; None = to the end
 
     def due(self, step: int) -> bool:
-        return (step + 1) % self.interval == 0
+        return (step + 1) % self.interval == 0 and self.start <= step and (self.stop is None or step < self.stop)
 
 
 @dataclass(frozen=True)

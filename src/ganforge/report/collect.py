@@ -80,10 +80,10 @@ def collect(run_dir: str) -> RunFacts:
 def _newest_checkpoint(run_dir: str) -> tuple[str | None, dict[str, Any]]:
     """(path, metadata) of the newest checkpoint. A live run prunes only older ones and writes new ones
     atomically, so reading the newest while it trains is safe."""
-    found = ckpt.list_checkpoints(os.path.join(run_dir, "checkpoints"))
-    if not found:
+    if not ckpt.list_checkpoints(os.path.join(run_dir, "checkpoints")):
         return None, {}
-    return found[-1][1], ckpt.load(found[-1][1])[1]
+    path, _, meta = ckpt.load_newest_valid(run_dir)  # a damaged newest one is skipped with a warning
+    return path, meta
 
 
 def _param_counts(config: dict, data: dict) -> dict[str, int]:
