@@ -148,8 +148,8 @@ def test_sampling_seeds_prefix_temperature_and_refusals(corpus, tmp_path, capsys
 
 
 def test_eval_rows_per_temperature_and_a_plot(corpus, tmp_path, capsys):
-    run = ganforge.train("text", data=str(corpus), steps=20, out=str(tmp_path / "r"),
-                         overrides=SMALL + ["text.adversarial=false", "optim.g_lr=1e-2"]).run_dir
+    sets = SMALL + ["text.adversarial=false", "optim.g_lr=1e-2", "train.sample_every=10"]
+    run = ganforge.train("text", data=str(corpus), steps=20, out=str(tmp_path / "r"), overrides=sets).run_dir
     assert main(["eval", run, "--n", "40", "--temperatures", "0.5,1.0,2.0"]) == 0
     out = capsys.readouterr().out
     written = [line.split("written: ")[1] for line in out.splitlines() if line.startswith("written: ")]
@@ -158,3 +158,6 @@ def test_eval_rows_per_temperature_and_a_plot(corpus, tmp_path, capsys):
     nll = [r["nll_test"] for r in res["rows"]]
     assert nll[1] < nll[2]                                   # the learned model fits better than a flattened one
     assert all(0 <= r["bleu4"] <= 1 and 0 <= r["self_bleu4"] <= 1 for r in res["rows"])
+    assert main(["report", run]) == 0                        # the report shows the temperature plot and the grids
+    page = open(f"{run}/report.html", encoding="utf-8").read()
+    assert written[1].rsplit("/", 1)[1] in page and "<pre>" in page

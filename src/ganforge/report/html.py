@@ -145,9 +145,13 @@ def section_eval(f: RunFacts) -> str:
     if len({r["step"] for r in rows}) >= 2:
         png = plots.small_multiples(rows, plots.numeric_keys(rows), "eval/*.json by step (dashed: floor)")
         out.append(img_bytes(png, alt="evaluations by step") if png else "")
-    if f.evals:  # the newest file in full, earlier ones folded away
+    if f.evals:  # the newest file in full (with the picture an evaluator drew beside it), earlier ones folded away
         name, data = f.evals[-1]
         out.append(f"<h3>{esc(name)}</h3>" + _eval_file(name, data))
+        picture = os.path.join(f.run_dir, "eval", name[:-len(".json")] + ".png")
+        if name.endswith(".json") and os.path.isfile(picture):
+            out.append(f"<figure>{img_file(picture, name)}<figcaption>{esc(os.path.basename(picture))}"
+                       "</figcaption></figure>")
         out += [f"<details><summary>{esc(n)}</summary>{_eval_file(n, d)}</details>" for n, d in f.evals[-2::-1]]
     return "".join(out)
 
