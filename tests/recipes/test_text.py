@@ -105,7 +105,7 @@ def test_the_oracle_scores_its_own_samples_about_5_75(datasets_dir):
 
 def test_maximum_likelihood_learns_the_rule(corpus, tmp_path):
     run = ganforge.train("text", data=str(corpus), steps=300, out=str(tmp_path / "mle"),
-                         overrides=SMALL + ["text.adversarial=false", "optim.g_lr=1e-2"])
+                         overrides=SMALL + ["text.adversarial=false"])
     g = ganforge.load(run)
     from ganforge.recipes.text import per_token_nll
     test = load_dataset(text_cfg(corpus), seed=0).x
@@ -131,7 +131,7 @@ def test_adversarial_training_resumes_exactly_across_the_stage_change(corpus, tm
 
 def test_sampling_seeds_prefix_temperature_and_refusals(corpus, tmp_path, capsys):
     run = ganforge.train("text", data=str(corpus), steps=150, out=str(tmp_path / "r"),
-                         overrides=SMALL + ["text.adversarial=false", "optim.g_lr=1e-2"]).run_dir
+                         overrides=SMALL + ["text.adversarial=false"]).run_dir
     g = ganforge.load(run)
     many = g.sample(seeds=list(range(6)), numpy=True)["x"]
     assert [g.sample(seeds=[s], numpy=True)["x"][0] for s in (0, 4)] == [many[0], many[4]]
@@ -148,7 +148,7 @@ def test_sampling_seeds_prefix_temperature_and_refusals(corpus, tmp_path, capsys
 
 
 def test_eval_rows_per_temperature_and_a_plot(corpus, tmp_path, capsys):
-    sets = SMALL + ["text.adversarial=false", "optim.g_lr=1e-2", "train.sample_every=10"]
+    sets = SMALL + ["text.adversarial=false", "train.sample_every=10"]
     run = ganforge.train("text", data=str(corpus), steps=20, out=str(tmp_path / "r"), overrides=sets).run_dir
     assert main(["eval", run, "--n", "40", "--temperatures", "0.5,1.0,2.0"]) == 0
     out = capsys.readouterr().out

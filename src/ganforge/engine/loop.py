@@ -218,6 +218,7 @@ class Trainer:
         stats_w = StatsWriter(self.run_dir) if dist.is_main() else dist.NullWriter()
         progress = Progress(total, self.step, enabled=t.progress and dist.is_main(), every=t.log_every)
         acc = self.acc
+        ftz = self.recipe.flush_denormal and torch.set_flush_denormal(True)   # back off when fit() ends
         t0, step0 = time.perf_counter(), self.step
         tick = time.perf_counter()
         try:
@@ -263,6 +264,8 @@ class Trainer:
                 if self.evaluator is not None and dist.is_main() and (self.step % self.cfg.eval.every == 0 or done):
                     self.evaluate(stats_w)
         finally:
+            if ftz:
+                torch.set_flush_denormal(False)
             progress.close()
             stats_w.close()
         elapsed = time.perf_counter() - t0

@@ -97,6 +97,7 @@ class Recipe:
     condition_help: dict[str, str] = {}  # conditioning inputs sample() may take: {"label": "class index"}
     formats: dict[str, str] = {}    # sample file extension -> registered writer; the first is the grid's
     cli_options: dict[str, tuple[str, type, str]] = {}  # `ganforge train --flag`: (config key, type, help)
+    flush_denormal = False          # train with denormal floats flushed to zero (torch.set_flush_denormal)
 
     def __init__(self, cfg: Config, data_info: dict, device: torch.device):
         self.cfg, self.data_info, self.device = cfg, data_info, device

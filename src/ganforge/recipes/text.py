@@ -4,7 +4,7 @@ Stages are phases with a start and a stop, so one command pretrains and then tra
 a run resumes exactly in either stage:
 
 - ``G_mle`` (steps 0 .. text.pretrain, or every step with text.adversarial=false): teacher-forced
-  cross-entropy of G's next-token logits, pads masked out.
+  cross-entropy of G's next-token logits, pads masked out, with its own Adam at text.mle_lr.
 - ``D`` and ``G`` (from text.pretrain on): D, a CNN over token embeddings (nets/seq.py), judges real
   sequences against G's; G learns from D's scores in one of two ways (text.method):
   - ``gumbel`` (RelGAN, Nie et al. 2019): G's tokens are Gumbel-softmax rows softmax(beta (o + g)) fed
@@ -51,6 +51,7 @@ class TextConfig:
     adversarial: bool = True    # false: G by maximum likelihood alone (the baseline)
     method: str = "gumbel"      # gumbel (RelGAN relaxation) | reinforce (SeqGAN rollouts)
     pretrain: int = 2000        # maximum-likelihood steps before the adversarial ones
+    mle_lr: float = 1e-2        # Adam rate of the maximum-likelihood phase (SeqGAN and RelGAN pretrain at 1e-2)
     beta_max: float = 100.0     # gumbel: the inverse temperature reached at the last step
     rollouts: int = 8           # reinforce: Monte Carlo completions per prefix
     mle_mix: float = 0.0        # weight of the maximum-likelihood loss kept in G's adversarial phase
@@ -64,7 +65,7 @@ class TextConfig:
         for key in ("embed", "hidden", "d_embed", "d_filters", "rollouts", "vocab_limit", "min_count"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"text.{key} must be positive, got {getattr(self, key)}")
-        for key in ("window", "max_len", "pretrain", "mle_mix"):
+        for key in ("window", "max_len", "pretrain", "mle_mix", "mle_lr"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"text.{key} must not be negative, got {getattr(self, key)}")
         if not 0.0 <= self.holdout < 1.0:
@@ -97,6 +98,9 @@ class TextRecipe(Recipe):
     presets = PRESETS
     evaluator = "text"
     formats = {".txt": "text-lines", ".npz": "npz"}
+    # Gumbel-softmax rows at a high inverse temperature, and their gradients, are full of denormal floats,
+    # which x86 CPUs multiply 20-50x slower than normal ones: training flushes them to zero
+    flush_denormal = True
     condition_help = {"prefix": "text every sample continues", "temperature": "softmax temperature (1 = as learned)"}
 
     def __init__(self, cfg, data_info: dict, device: torch.device):
@@ -118,17 +122,18 @@ class TextRecipe(Recipe):
 
     # -- training -------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimSpec]:
-        o = self.cfg.optim
-        specs = {"G": OptimSpec(("G",), o.g_lr, tuple(o.g_betas))}
+        o, s = self.cfg.optim, self.settings()
+        specs = {"G_mle": OptimSpec(("G",), s.mle_lr, tuple(o.g_betas))}
         if "D" in self.nets:
+            specs["G"] = OptimSpec(("G",), o.g_lr, tuple(o.g_betas))
             specs["D"] = OptimSpec(("D",), o.d_lr, tuple(o.d_betas))
         return specs
 
     def phases(self) -> list[Phase]:
         s = self.settings()
         if not s.adversarial:
-            return [Phase("G_mle", "G", ("G",), self.mle_step)]
-        return [Phase("G_mle", "G", ("G",), self.mle_step, stop=s.pretrain),
+            return [Phase("G_mle", "G_mle", ("G",), self.mle_step)]
+        return [Phase("G_mle", "G_mle", ("G",), self.mle_step, stop=s.pretrain),
                 Phase("D", "D", ("D",), self.d_step, start=s.pretrain),
                 Phase("G", "G", ("G",), self.g_step, start=s.pretrain, interval=self.cfg.optim.n_critic)]
 
@@ -187,7 +192,7 @@ class TextRecipe(Recipe):
             for _ in range(self.length):
                 logits, state = G.step(tok, state)
                 logp = F.log_softmax(logits, 1)
-                tok = torch.multinomial(logp.detach().exp(), 1, generator=self.gen).squeeze(1)
+                tok = self._draw(logp.detach())
                 ids.append(tok)
                 states.append((tok, tuple(s.detach() for s in state)))
                 if grad:
@@ -195,6 +200,13 @@ class TextRecipe(Recipe):
         x = torch.stack(ids, 1)
         x = x.masked_fill(self._pad_after_eos(x), PAD)
         return x, (torch.stack(logps, 1) if grad else None), states
+
+    def _draw(self, logp: torch.Tensor) -> torch.Tensor:
+        """One token per row of log-probabilities (B, V), by inverse CDF with one uniform number per row
+        from the loop's generator (far cheaper on a CPU than torch.multinomial over thousands of tokens)."""
+        cdf = logp.exp().cumsum(1)
+        u = torch.rand(logp.shape[0], 1, generator=self.gen, device=self.device) * cdf[:, -1:]
+        return torch.searchsorted(cdf, u).squeeze(1).clamp_(max=logp.shape[1] - 1)
 
     def _fake(self, n: int, step: int, grad: bool = False) -> torch.Tensor:
         if self.settings().method == "gumbel":
@@ -243,7 +255,7 @@ class TextRecipe(Recipe):
             tail = []
             for _ in range(L - t - 1):
                 logits, state = G.step(tok, state)
-                tok = torch.multinomial(F.softmax(logits, 1), 1, generator=self.gen).squeeze(1)
+                tok = self._draw(F.log_softmax(logits, 1))
                 tail.append(tok)
             full = torch.cat([x[:, :t + 1].repeat(K, 1), torch.stack(tail, 1)], 1)
             full = full.masked_fill(self._pad_after_eos(full), PAD)
