@@ -6,8 +6,9 @@ Every fault is injected into real `ganforge` processes (the command line, as a u
 - Kill anywhere: a reference run, then the same run killed with SIGKILL --kills times and resumed after
   each kill. Half the kills land at a random moment; the other half at a failpoint (core/faults.py)
   inside a checkpoint write, a sample-grid write, a stats.jsonl line or an evaluation, at a random hit.
-  After the last resume the final networks, optimizer states and stats.jsonl (timing fields aside) are
-  compared with the reference, bit for bit.
+  A kill at a random moment lands 1-10 s after the process starts (start-up included). After the
+  last resume the final networks, optimizer states and stats.jsonl (timing fields aside) are compared
+  with the reference, bit for bit.
 - Disk full: the run folder on a tmpfs of a few sizes (needs the right to mount one; skipped otherwise),
   so that writes fail at different sites; the run must stop with one line and no temporary file, and
   `--resume` after the tmpfs is enlarged must end identical to the reference.
@@ -53,9 +54,9 @@ def recipes(tmp: str) -> dict[str, list[str]]:
             f.write(f"{a},{h},{s:.4f},{c},{g}\n")
     common = ["--no-progress", "--set", "train.threads=1", "--set", "train.log_every=10"]
     return {
-        "image": ["train", "digits", "--steps", "400", "--set", "train.ckpt_every=50", "--set", "train.sample_every=40",
-                  "--set", "eval.every=100", "--set", "eval.n=300", *common],
-        "tabular": ["train", "tabular", "--data", table, "--steps", "300", "--set", "train.ckpt_every=40",
+        "image": ["train", "digits", "--steps", "1500", "--set", "train.ckpt_every=50",
+                  "--set", "train.sample_every=40", "--set", "eval.every=100", "--set", "eval.n=300", *common],
+        "tabular": ["train", "tabular", "--data", table, "--steps", "1200", "--set", "train.ckpt_every=40",
                     "--set", "train.sample_every=50", "--set", "train.batch=100", "--set", "model.pack=10", *common],
     }
 
@@ -113,17 +114,14 @@ def kill_anywhere(name: str, args: list[str], tmp: str, kills: int, rng: random.
         p = subprocess.Popen([sys.executable, "-m", "ganforge", *cmd], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
         if mode == "time":
-            time.sleep(rng.uniform(0.5, ref_s))
+            time.sleep(rng.uniform(1.0, min(ref_s, 10.0)))   # start-up (imports, data) included
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
         code = p.wait()
         err = p.stderr.read()
         tracebacks += "Traceback" in err
-        if code == 0:   # finished before the kill landed: nothing to count
-            if mode == "time":
-                break
-            cmd = ["train", "--resume", run, "--no-progress"]
-            continue
+        if code == 0:   # the run reached its end before this kill landed
+            break
         found = ckpt.list_checkpoints(os.path.join(run, "checkpoints"))
         events.append({"mode": mode, "at_step": logged_step(run), "ckpt_step": found[-1][0] if found else 0,
                        "leftovers": len(leftovers(run))})
@@ -230,7 +228,8 @@ def damaged(name: str, args: list[str], tmp: str) -> dict:
 def concurrency(name: str, args: list[str], tmp: str) -> dict:
     run = os.path.join(tmp, f"{name}-twice")
     results = []
-    for cmd in (args + ["--out", run], ["train", "--resume", run, "--steps", "450", "--no-progress"]):
+    steps = int(args[args.index("--steps") + 1])
+    for cmd in (args + ["--out", run], ["train", "--resume", run, "--steps", str(steps + 50), "--no-progress"]):
         procs = [subprocess.Popen([sys.executable, "-m", "ganforge", *cmd], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
         done = [subprocess.CompletedProcess(cmd, p.wait(), "", p.stderr.read()) for p in procs]

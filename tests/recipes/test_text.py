@@ -161,3 +161,13 @@ def test_eval_rows_per_temperature_and_a_plot(corpus, tmp_path, capsys):
     assert main(["report", run]) == 0                        # the report shows the temperature plot and the grids
     page = open(f"{run}/report.html", encoding="utf-8").read()
     assert written[1].rsplit("/", 1)[1] in page and "<pre>" in page
+
+
+def test_lm_scores_separate_fitting_text_from_noise(corpus):
+    from ganforge.evaluation.text import lm_nll
+    x = load_dataset(text_cfg(corpus), seed=0).x                      # (108, 10) rows of the rule
+    noise = torch.randint(3, 7, x.shape, generator=torch.Generator().manual_seed(0))
+    noise[:, -1] = 1
+    fit = lm_nll(x, x[:20], vocab_size=7, eos=True, steps=150, seed=0)
+    off = lm_nll(x, noise[:20], vocab_size=7, eos=True, steps=150, seed=0)
+    assert fit < 0.5 < 2.0 < off                                      # the rule is learned; noise is not it

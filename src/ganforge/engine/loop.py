@@ -254,15 +254,17 @@ class Trainer:
                                 force=done)
                 if (t.sample_every and self.step % t.sample_every == 0) or done:
                     self.write_samples()
-                if (t.ckpt_every and self.step % t.ckpt_every == 0) or done:
-                    if self.guard.tripped(acc, stats_w):  # never write a checkpoint with NaN weights
-                        acc = self.acc = {}
-                        tick = time.perf_counter()
-                        continue
+                ckpt_due = bool(t.ckpt_every and self.step % t.ckpt_every == 0) or done
+                eval_due = self.evaluator is not None and (self.step % self.cfg.eval.every == 0 or done)
+                if (ckpt_due or eval_due) and self.guard.tripped(acc, stats_w):  # never keep NaN weights
+                    acc = self.acc = {}
+                    tick = time.perf_counter()
+                    continue
+                if eval_due and dist.is_main():  # before the checkpoint: a kill in between redoes both
+                    self.evaluate(stats_w)
+                if ckpt_due:
                     self.save_checkpoint()
                     self.guard.snapshot()
-                if self.evaluator is not None and dist.is_main() and (self.step % self.cfg.eval.every == 0 or done):
-                    self.evaluate(stats_w)
         finally:
             if ftz:
                 torch.set_flush_denormal(False)
