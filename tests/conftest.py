@@ -22,3 +22,14 @@ def datasets_dir():
         if root and os.path.isdir(os.path.join(root, "mnist")):
             return root
     pytest.skip("real data sets not found on GANFORGE_DATA")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One closing line when tests skipped for want of the real data sets, and how to give them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = [r for r in skipped if "GANFORGE_DATA" in str(getattr(r, "longrepr", ""))]
+    if missing:
+        terminalreporter.write_line(
+            f"{len(missing)} test(s) skipped: the real data sets were not found; point GANFORGE_DATA at the "
+            "folder that holds mnist/, adult/, fsdd/, seqgan_oracle/ ... "
+            "(e.g. export GANFORGE_DATA=../shared/datasets)")
