@@ -56,8 +56,9 @@ def recipes(tmp: str) -> dict[str, list[str]]:
     return {
         "image": ["train", "digits", "--steps", "1500", "--set", "train.ckpt_every=50",
                   "--set", "train.sample_every=40", "--set", "eval.every=100", "--set", "eval.n=300", *common],
-        "tabular": ["train", "tabular", "--data", table, "--steps", "1200", "--set", "train.ckpt_every=40",
-                    "--set", "train.sample_every=50", "--set", "train.batch=100", "--set", "model.pack=10", *common],
+        "tabular": ["train", "tabular", "--data", table, "--steps", "2400", "--set", "train.ckpt_every=40",
+                    "--set", "train.sample_every=50", "--set", "train.batch=100", "--set", "model.pack=10",
+                    "--set", "eval.every=200", "--set", "eval.n=300", *common],
     }
 
 

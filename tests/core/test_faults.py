@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,11 +109,13 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_zero(referen
     for sub in ("checkpoints", "samples"):                     # what a kill in the first seconds leaves
         for name in os.listdir(run / sub):
             os.remove(run / sub / name)
-    (run / "stats.jsonl").unlink()
+    lines = (run / "stats.jsonl").read_text().splitlines()
+    (run / "stats.jsonl").write_text("\n".join(lines[:3]) + "\n")  # logged before the kill
     capsys.readouterr()
     assert main(["train", "--resume", str(run)]) == 0
     assert "holds no checkpoint" in capsys.readouterr().err
     assert same(reference, run)
+    assert (run / "stats.jsonl").read_text().count("\n") == (Path(reference) / "stats.jsonl").read_text().count("\n")
 
 
 def test_sampling_refusals_are_one_line(reference, tmp_path, capsys):

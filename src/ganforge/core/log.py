@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+import weakref
 from typing import Any
 
 from .errors import write_failed
@@ -19,7 +20,9 @@ class StatsWriter:
         self.path = os.path.join(run_dir, "stats.jsonl")
         self._f = open(self.path, "a", buffering=1)
         self._tb = None
+        self._tb_error: BaseException | None = None
         if tensorboard:
+            _catch_writer_thread_errors(self)  # before the writer starts its thread: its first write can fail
             try:
                 from torch.utils.tensorboard import SummaryWriter
                 self._tb = SummaryWriter(log_dir=os.path.join(run_dir, "tensorboard"))
@@ -39,6 +42,9 @@ class StatsWriter:
             self._f.flush()
         except OSError as e:  # a full disk: a half line is dropped on resume (truncate_stats)
             raise write_failed(self.path, e, need=len(line)) from None
+        if self._tb_error is not None:   # TensorBoard's writer thread failed (a full disk): one line, here
+            self._tb, error, self._tb_error = None, self._tb_error, None
+            raise write_failed(os.path.join(os.path.dirname(self.path), "tensorboard"), error)
         if self._tb is not None:
             try:
                 for k, v in stats.items():
@@ -64,6 +70,29 @@ class StatsWriter:
                     tb.close()
                 except Exception:  # noqa: BLE001 - stats.jsonl holds everything TensorBoard would
                     pass
+
+
+_WRITERS: weakref.WeakSet = weakref.WeakSet()   # the open stats writers a TensorBoard thread error belongs to
+
+
+def _catch_writer_thread_errors(writer: StatsWriter) -> None:
+    """TensorBoard writes its event files from a thread of its own, whose errors Python prints as a
+    traceback. Those are caught here instead and handed to ``writer``, which reports them in one line
+    at its next write."""
+    import threading
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if type(args.thread).__name__ == "_AsyncWriterThread" and isinstance(args.exc_value, OSError):
+            for w in list(_WRITERS):
+                w._tb_error = args.exc_value
+            return
+        previous(args)
+
+    _WRITERS.add(writer)
+    if not getattr(threading.excepthook, "_ganforge", False):
+        hook._ganforge = True
+        threading.excepthook = hook
 
 
 def warn(msg: str) -> None:

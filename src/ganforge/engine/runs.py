@@ -21,7 +21,7 @@ from ..core import bundle, dist
 from ..core import checkpoint as ckpt
 from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_files
-from ..core.log import warn
+from ..core.log import truncate_stats, warn
 from ..core.runs import is_empty_run_dir, new_run_dir, prepare_out_dir, run_lock
 from ..data import load_dataset
 from ..recipes import Recipe, build_recipe, prepare
@@ -98,6 +98,8 @@ def resume_run(run_dir: str, steps: int | None = None, progress: bool | None = N
             cfg, path, tensors, meta, done = load_run_config(run_dir), None, None, None, 0
             warn(f"{run_dir} holds no checkpoint (the run stopped before its first one): starting it from step 0 "
                  "with its saved config")
+            if dist.is_main():
+                truncate_stats(run_dir, 0)   # what the stopped attempt logged is logged again
         if steps is not None:
             if steps < done:
                 raise ConfigError(f"--steps {steps} is below the {done} steps the run has done")
