@@ -209,7 +209,8 @@ def damaged(name: str, args: list[str], tmp: str) -> dict:
         shutil.rmtree(os.path.join(run, "samples"))
 
     sample_out = "x.csv" if name == "tabular" else "x.png"
-    eval_args = ["--real", args[args.index("--data") + 1]] if name == "tabular" else ["--n", "200"]
+    eval_args = (["--real", args[args.index("--data") + 1], "--metrics", "quality"] if name == "tabular"
+                 else ["--n", "200"])
     for tag, damage in (("truncated-ckpt", truncate), ("flipped-ckpt", flip), ("cut-stats", cut_stats),
                         ("no-samples", no_samples)):
         for action in ("resume", "sample", "eval", "report"):
