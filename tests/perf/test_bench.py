@@ -85,3 +85,14 @@ def test_unknown_preset_is_a_user_error():
     from ganforge.core.errors import ConfigError
     with pytest.raises(ConfigError):
         run_bench(["no-such-preset"])
+
+
+def test_nominal_peak_from_cpuinfo(tmp_path, monkeypatch):
+    from ganforge.perf.bench import nominal_peak
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: X\ncpu MHz\t\t: 2000.000\nflags\t\t: sse avx avx2 fma\n" * 4)
+    assert nominal_peak(str(info))["nominal_peak_gflops"] == 4 * 2.0 * 32          # AVX2: 2 FMA x 8 lanes x 2
+    info.write_text("cpu MHz\t\t: 1500.0\nflags\t\t: sse avx avx2 fma avx512f\n")
+    assert nominal_peak(str(info))["nominal_peak_gflops"] == 4 * 1.5 * 64
+    assert nominal_peak(str(tmp_path / "missing"))["nominal_peak_gflops"] is None

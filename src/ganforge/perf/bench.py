@@ -30,10 +30,39 @@ def machine_info() -> dict[str, Any]:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": cpu, "logical_cores": os.cpu_count(), "torch": torch.__version__, **nominal_peak(),
             "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
             "python": platform.python_version(), "platform": platform.platform(),
             "loadavg_start": _loadavg()}
+
+
+def nominal_peak(cpuinfo: str = "/proc/cpuinfo") -> dict[str, Any]:
+    """The machine's theoretical fp32 peak from /proc/cpuinfo: logical cores x clock x FLOPs per cycle,
+    with FLOPs per cycle from the widest vector FMA the CPU reports (AVX-512: 2 units x 16 lanes x 2;
+    AVX2 + FMA: 2 x 8 x 2; AVX: 8 x 2; else SSE 4 x 2), assuming two FMA units per core. A figure to
+    read the measured peaks against; MFU is taken against the measured ones."""
+    flags, mhz = set(), 0.0
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+                elif key.strip() == "cpu MHz" and not mhz:
+                    mhz = float(value)
+    except (OSError, ValueError):
+        return {"nominal_peak_gflops": None, "nominal_peak_basis": "unknown (no /proc/cpuinfo)"}
+    if "avx512f" in flags:
+        per, isa = 64, "AVX-512 FMA"
+    elif "avx2" in flags and "fma" in flags:
+        per, isa = 32, "AVX2 FMA"
+    elif "avx" in flags:
+        per, isa = 16, "AVX"
+    else:
+        per, isa = 8, "SSE"
+    cores = os.cpu_count() or 1
+    return {"nominal_peak_gflops": round(cores * mhz / 1000 * per, 1),
+            "nominal_peak_basis": f"{cores} cores x {mhz / 1000:.2f} GHz x {per} FLOP/cycle ({isa}, two FMA units)"}
 
 
 def _loadavg() -> list[float] | None:
@@ -140,7 +169,9 @@ def format_table(res: dict[str, Any]) -> str:
              f"load average {m['loadavg_start']} -> {m.get('loadavg_end')}",
              f"fp32 matmul peak (best {res.get('matmul_size', 2048)}^3): {res['matmul_peak_gflops']} GFLOP/s "
              f"(all measurements: {res['matmul_peak_all_gflops']}); fp32 convolution peak: "
-             f"{res.get('conv_peak_gflops')} GFLOP/s; MFU against the larger, {res.get('peak_gflops')} GFLOP/s", "",
+             f"{res.get('conv_peak_gflops')} GFLOP/s; MFU against the larger, {res.get('peak_gflops')} GFLOP/s "
+             f"(nominal peak {m.get('nominal_peak_gflops')} GFLOP/s = {m.get('nominal_peak_basis')}; "
+             "MFU uses the measured peak)", "",
              "| preset | data | batch | train samples/s | GFLOP/step | GFLOP/s | MFU | MFU vs matmul | sample img/s | "
              "ONNX img/s | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
