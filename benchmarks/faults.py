@@ -15,7 +15,10 @@ Every fault is injected into real `ganforge` processes (the command line, as a u
 - Damaged files: the newest checkpoint truncated or with one flipped bit, stats.jsonl cut mid-line, the
   samples folder deleted; then resume, sample, eval and report each either recover or refuse in one line.
 - Concurrency: two `train --out` (and two `--resume`) processes started at the same moment on one folder.
-Outcomes: recovered exactly / clear refusal (exit 2, one line) / traceback (the goal is none).
+Outcomes: recovered exactly / clear refusal (exit 2, one line) / traceback (the goal is none). A disk-full
+run counts twice: it first stops with one line (a clear refusal), then, with space freed, resumes to the
+very end of the reference run (recovered exactly). A kill that lands after the run's last step ends the
+kill series early.
 Results: benchmarks/results/faults.json, docs/benchmarks.md section `faults`.
 """
 from __future__ import annotations
@@ -34,7 +37,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import provenance, store_rows, write_section  # noqa: E402
+from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
 
 from ganforge.core import checkpoint as ckpt  # noqa: E402
 
@@ -267,14 +270,28 @@ def details(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def render(mountable: bool = True) -> None:
+    rows = load_rows(RESULTS)
+    prov = rows[-1]["provenance"]
+    body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\n" + table(rows) + "\n\n" + details(rows)
+            + ("" if mountable else "\n\nDisk-full runs skipped: this machine does not allow mounting a tmpfs.")
+            + f"\n\nMachine: {prov['cpu']}, {prov['cores']} cores; commit {prov['commit'][:10]}"
+            + f"{' (uncommitted changes)' if prov['dirty'] else ''}.\n\nCommand: `{prov['command']}`")
+    write_section("faults", "Reliability under faults: kills, full disks, damaged files, concurrency", body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--recipes", default="image,tabular")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sizes", default="12k,64k,600k,6m", help="tmpfs sizes for the disk-full runs")
+    ap.add_argument("--render", action="store_true", help="only rewrite the doc section from the stored results")
     a = ap.parse_args()
+    if a.render:
+        return render()
     rng = random.Random(a.seed)
+    prov = provenance(vars(a))   # the code as it was when the runs started
     rows = []
     with tempfile.TemporaryDirectory(prefix="ganforge-faults-") as tmp:
         runs = recipes(tmp)
@@ -289,16 +306,10 @@ def main() -> None:
             print(rows[-1], flush=True)
             rows.append(concurrency(name, runs[name], tmp))
             print(rows[-1], flush=True)
-    prov = provenance(vars(a))
     for r in rows:
         r["provenance"] = prov
     store_rows(RESULTS, rows, ("fault",))
-    body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\n" + table(rows) + "\n\n" + details(rows)
-            + ("" if mountable else "\n\nDisk-full runs skipped: this machine does not allow mounting a tmpfs.")
-            + f"\n\nMachine: {prov['cpu']}, {prov['cores']} cores; commit {prov['commit'][:10]}"
-            + f"{' (uncommitted changes)' if prov['dirty'] else ''}.\n\nCommand: `python benchmarks/faults.py "
-            f"--kills {a.kills} --recipes {a.recipes} --seed {a.seed}`")
-    write_section("faults", "Reliability under faults: kills, full disks, damaged files, concurrency", body)
+    render(mountable)
 
 
 if __name__ == "__main__":
