@@ -78,6 +78,8 @@ def _add_eval(sub) -> None:
                    "left out of the run, or --real for two files)")
     p.add_argument("--temperatures", help="text runs: comma-separated sampling temperatures, one row each "
                    "(and a quality-vs-diversity plot)")
+    p.add_argument("--baseline", metavar="RUN", help="text runs: another run on the same data (the maximum-"
+                   "likelihood one) measured the same way and drawn beside it")
 
 
 def _add_explore(sub) -> None:
@@ -222,7 +224,7 @@ def cmd_info(a) -> int:
 def cmd_eval(a) -> int:
     from . import evaluation
     options = {"metrics": a.metrics, "n": a.n, "extractor": a.extractor, "seed": a.seed, "heldout": a.heldout,
-               "target": a.target, "train": a.train, "temperatures": a.temperatures}
+               "target": a.target, "train": a.train, "temperatures": a.temperatures, "baseline": a.baseline}
     options = {k: v for k, v in options.items() if v is not None}
     if a.run:
         if a.fake:

@@ -150,11 +150,14 @@ def test_sampling_seeds_prefix_temperature_and_refusals(corpus, tmp_path, capsys
 def test_eval_rows_per_temperature_and_a_plot(corpus, tmp_path, capsys):
     sets = SMALL + ["text.adversarial=false", "train.sample_every=10"]
     run = ganforge.train("text", data=str(corpus), steps=20, out=str(tmp_path / "r"), overrides=sets).run_dir
-    assert main(["eval", run, "--n", "40", "--temperatures", "0.5,1.0,2.0"]) == 0
+    base = ganforge.train("text", data=str(corpus), steps=5, out=str(tmp_path / "b"), overrides=sets).run_dir
+    assert main(["eval", run, "--n", "40", "--temperatures", "0.5,1.0,2.0", "--baseline", base]) == 0
     out = capsys.readouterr().out
     written = [line.split("written: ")[1] for line in out.splitlines() if line.startswith("written: ")]
     res = json.loads(open(written[0]).read())
     assert [r["temperature"] for r in res["rows"]] == [0.5, 1.0, 2.0] and written[1].endswith(".png")
+    assert [r["temperature"] for r in res["protocol"]["baseline_rows"]] == [0.5, 1.0, 2.0]
+    assert res["protocol"]["baseline_rows"][1]["nll_test"] > res["rows"][1]["nll_test"]   # 5 steps fit worse than 20
     nll = [r["nll_test"] for r in res["rows"]]
     assert nll[1] < nll[2]                                   # the learned model fits better than a flattened one
     assert all(0 <= r["bleu4"] <= 1 and 0 <= r["self_bleu4"] <= 1 for r in res["rows"])

@@ -108,11 +108,12 @@ def measure(recipe, samples: torch.Tensor, names: list[str], test: torch.Tensor,
 
 
 def evaluate_run(g, *, metrics=None, n: int | None = None, seed: int = 0, temperatures: str | None = None,
-                 lm_steps: int = 1000, **other: Any) -> dict[str, Any]:
-    """Sample the run at each temperature and measure the samples; one row per temperature."""
+                 baseline: str | None = None, lm_steps: int = 1000, **other: Any) -> dict[str, Any]:
+    """Sample the run at each temperature and measure the samples; one row per temperature. ``baseline``:
+    another run on the same data (the maximum-likelihood one), measured the same way beside it."""
     from ..data import load_dataset
     refuse("text", {k: v for k, v in other.items() if not (k == "extractor" and v == "auto")},
-           ("metrics", "n", "seed", "temperatures"), "a text run")
+           ("metrics", "n", "seed", "temperatures", "baseline"), "a text run")
     t0 = time.perf_counter()
     recipe, cfg = g.recipe, g.config
     names = _names(metrics)
@@ -139,6 +140,19 @@ def evaluate_run(g, *, metrics=None, n: int | None = None, seed: int = 0, temper
                 "checkpoint": g.checkpoint, "step": g.step, "elapsed_s": round(time.perf_counter() - t0, 2)}
     if "lm" in names:
         protocol["lm"] = f"LSTM LM (64 / 256), {lm_steps} Adam steps of 64 at 2e-3, seed {seed}"
+    if baseline:
+        from .. import api
+        b = api.load(baseline)
+        if b.recipe.name != "text" or b.data_info.get("vocab") != g.data_info.get("vocab"):
+            raise ConfigError(f"--baseline {baseline} is not a text run on the same data and vocabulary")
+        protocol["baseline"] = {"run": b.checkpoint, "step": b.step,
+                                "adversarial": bool(b.recipe.settings().adversarial)}
+        rows_b = []
+        for temp in temps:
+            samples = b.recipe.generate(b.recipe.sample_inputs(n, seed=seed, conditions={"temperature": temp}))
+            rows_b.append({"temperature": temp, **measure(b.recipe, samples, names, test, train, oracle, temp,
+                                                          lm_steps, seed)})
+        protocol["baseline_rows"] = rows_b
     return {"metrics": {k: v for k, v in rows[0].items() if k != "temperature"} if len(rows) == 1 else {},
             "rows": rows, "protocol": protocol}
 
@@ -178,9 +192,16 @@ def plot(res: dict[str, Any], json_path: str) -> list[str]:
 
     from ..core.writers import write_bytes
     fig, ax = plt.subplots(figsize=(4.5, 3.5), dpi=100)
-    ax.plot([r[x] for r in rows], [r[y] for r in rows], "o-")
-    for r in rows:
-        ax.annotate(f"T={r['temperature']:g}", (r[x], r[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    curves = [("this run", rows)]
+    if res["protocol"].get("baseline_rows"):
+        curves.append(("baseline", res["protocol"]["baseline_rows"]))
+    for label, rs in curves:
+        ax.plot([r[x] for r in rs], [r[y] for r in rs], "o-", label=label)
+        for r in rs:
+            ax.annotate(f"T={r['temperature']:g}", (r[x], r[y]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    if len(curves) > 1:
+        ax.legend(fontsize=7)
     ax.set_xlabel(xl, fontsize=8)
     ax.set_ylabel(yl, fontsize=8)
     fig.tight_layout()
