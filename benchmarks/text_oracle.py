@@ -9,7 +9,8 @@ oracle's own size; 10,000 training sequences of 20 tokens out of 5,000) for the 
   rows, inverse temperature up to text.beta_max = 100, relativistic standard loss);
 - reinforce: the same pretraining, then --adv-reinforce SeqGAN-style steps (D every step, G every 5th:
   8 Monte Carlo completions per prefix, the non-saturating loss).
-mle runs --pretrain plus --adv-gumbel steps, as many as the gumbel runs.
+mle runs --pretrain plus --adv-gumbel steps, as many as the gumbel runs; mle-pretrain stops after --pretrain
+steps, where the GANs leave maximum likelihood (so the GANs' own effect shows apart from more MLE steps).
 Then `ganforge eval RUN --temperatures ...` on 10,000 samples per temperature: NLL_oracle (quality) and
 NLL_test (diversity and fit: the held-out oracle sequences under G at that temperature), lower is better
 for both. Seeds default to 100-102, not the ones the presets were set with. Results:
@@ -34,6 +35,7 @@ PLOT = os.path.join(ROOT, "docs", "text_oracle.png")
 TEMPS = "0.6,0.8,1.0,1.2,1.5"
 PUBLISHED = "MLE 9.038, SeqGAN 8.736, RankGAN 8.247, LeakGAN 7.038, RelGAN 6.680 (NLL_oracle, length 20)"
 METHODS = {"mle": ["text.adversarial=false"],
+           "mle-pretrain": ["text.adversarial=false"],   # the maximum likelihood the GANs start from
            "gumbel": ["text.method=gumbel", "loss.kind=rpgan"],
            # SeqGAN trains D more often than G; its G steps are costly (the rollouts)
            "reinforce": ["text.method=reinforce", "loss.kind=ns", "optim.n_critic=5", "text.rollouts=8"]}
@@ -155,7 +157,7 @@ def main() -> None:
     if not a.render:
         prov = provenance(vars(a))
         with ProcessPoolExecutor(a.jobs) as pool:
-            adv = {"mle": a.adv_gumbel, "gumbel": a.adv_gumbel, "reinforce": a.adv_reinforce}
+            adv = {"mle": a.adv_gumbel, "mle-pretrain": 0, "gumbel": a.adv_gumbel, "reinforce": a.adv_reinforce}
             futures = [pool.submit(one, m, s, a.pretrain + adv[m], a.pretrain, a.extra, a.n)
                        for s in a.seeds for m in a.methods.split(",")]
             for f in futures:

@@ -101,5 +101,64 @@ def write_text_lines(path: str, out: dict[str, Any]) -> None:
     write_bytes(path, "".join(f"{line}\n" for line in out["x"]).encode("utf-8"))
 
 
+def _pcm16(x: np.ndarray) -> bytes:
+    return (np.clip(np.asarray(x, dtype=np.float32), -1.0, 1.0) * 32767).round().astype("<i2").tobytes()
+
+
+def wav_bytes(x: np.ndarray, rate: int) -> bytes:
+    """Mono 16-bit PCM WAV of samples ``x`` in [-1, 1] (the standard library's wave module)."""
+    import wave
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(rate))
+        w.writeframes(_pcm16(x))
+    return buf.getvalue()
+
+
+@WRITERS.register("wav")
+def write_wav(path: str, out: dict[str, Any], gap: float = 0.25) -> None:
+    """``out["x"]``: clips (N, 1, S) at ``out["rate"]``, one after another with ``gap`` seconds of silence."""
+    rate = int(out["rate"])
+    silence = np.zeros(int(gap * rate), dtype=np.float32)
+    parts = [p for clip in out["x"] for p in (np.asarray(clip).reshape(-1), silence)][:-1]
+    write_bytes(path, wav_bytes(np.concatenate(parts) if parts else silence, rate))
+
+
+@WRITERS.register("wav-folder")
+def write_wav_folder(path: str, out: dict[str, Any]) -> None:
+    """One 16-bit PCM WAV per clip in the new folder ``path`` (``0000.wav``, or ``0000-<class>.wav``),
+    built beside it and renamed into place whole."""
+    import shutil
+    import tempfile
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the WAV files")
+    parent = os.path.dirname(os.path.abspath(path))
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-", dir=parent)
+    try:
+        names = out.get("class_names")
+        for i, clip in enumerate(out["x"]):
+            label = f"-{names[int(out['y'][i])] if names else int(out['y'][i])}" if out.get("y") is not None else ""
+            with open(os.path.join(tmp, f"{i:04d}{label}.wav"), "wb") as f:
+                f.write(wav_bytes(np.asarray(clip).reshape(-1), int(out["rate"])))
+        if os.path.isdir(path):
+            os.rmdir(path)
+        os.rename(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_failed(path, e) from None
+
+
+@WRITERS.register("spectrogram-grid")
+def write_spectrogram_grid(path: str, out: dict[str, Any], nrow: int | None = None) -> None:
+    """``out["spec"]``: log-magnitude spectrograms (N, F, T), drawn low frequencies at the bottom as one grid."""
+    spec = np.asarray(out["spec"], dtype=np.float32)
+    lo, hi = float(spec.min()), float(spec.max())
+    img = ((spec - lo) / max(hi - lo, 1e-6) * 255).round().astype(np.uint8)[:, None, ::-1]   # (N, 1, F, T)
+    write_png_grid(path, {"x": np.ascontiguousarray(img)}, nrow=nrow)
+
+
 __all__ = ["Writer", "atomic_target", "write_bytes", "write_png_grid", "write_scatter", "write_npz", "write_csv",
-           "write_parquet", "write_text_lines"]
+           "write_parquet", "write_text_lines", "write_wav", "write_wav_folder", "write_spectrogram_grid",
+           "wav_bytes"]

@@ -165,7 +165,7 @@ class Trainer:
         if not dist.is_main():
             return ""
         out = self.recipe.generate(self.grid_inputs)
-        return self.recipe.save_samples(out, os.path.join(self.sample_dir, f"grid-{self.step:08d}"), self.grid_inputs)
+        return self.recipe.save_grid(out, os.path.join(self.sample_dir, f"grid-{self.step:08d}"), self.grid_inputs)[0]
 
     def evaluate(self, stats_w: StatsWriter) -> None:
         metrics, is_best = self.evaluator(self.recipe)

@@ -56,7 +56,8 @@ def evaluate_run(g, *, metrics: str | None = None, n: int | None = None, extract
                               "with data.limit so the rest is held out")
     real, fake, extra = g.recipe.eval_samples(data, n, seed)
     res = evaluate_arrays(real, fake.cpu(), metrics=metrics, extractor=extractor, seed=seed, info=g.data_info,
-                          fake_labels=extra.get("fake_labels"), real_labels=data.y, train=data.x, heldout=held)
+                          fake_labels=extra.get("fake_labels"), real_labels=extra.get("real_labels", data.y),
+                          train=data.x, heldout=held)
     if held is not None:
         res["protocol"]["heldout"] = heldout or "the examples data.limit left out of training"
     res["protocol"].update({"reference": f"training data: {data.name} ({n_real} examples)",

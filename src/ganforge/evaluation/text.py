@@ -6,11 +6,11 @@ oracle sequences under G at the same temperature, softmax(logits / T): diversity
 better).
 
 Real text: BLEU-2..5 of the samples against the held-out lines and Self-BLEU-2..5 among the samples
-(metrics/text.py: Texygen's protocol, NLTK's smoothing method 1), distinct-1..4, NLL_test on the
-held-out lines, and with ``--metrics ...,lm`` the LM score / reverse LM score pair (Caccia et al.
-2020): an LSTM language model trained by maximum likelihood on the real training text scores the
-samples (quality), and one trained on the samples scores the held-out text (diversity); both in nats
-per token, lower is better.
+(metrics/text.py: Texygen's protocol, NLTK's smoothing method 1; over words, also for character-level
+models), distinct-1..4 (over the same units), NLL_test on the held-out lines, and with
+``--metrics ...,lm`` the LM score / reverse LM score pair (Caccia et al. 2020): an LSTM language model
+trained by maximum likelihood on the real training text scores the samples (quality), and one trained
+on the samples scores the held-out text (diversity); both in nats per token, lower is better.
 
 ``--temperatures 0.6,0.8,1.0`` measures each temperature on its own samples: one row each, and a
 quality-vs-diversity plot beside the JSON result (temperature sweeps are how Caccia et al. compare GANs
@@ -32,8 +32,12 @@ ORDERS = (2, 3, 4, 5)
 TEXT_METRICS = ("nll", "bleu", "self_bleu", "distinct", "lm")
 
 
-def _tokens(ids: torch.Tensor, vocab: Vocab) -> list[list[int]]:
-    """Token lists up to <eos> (pads dropped), the unit BLEU counts."""
+def _tokens(ids: torch.Tensor, vocab: Vocab) -> list[list]:
+    """The units BLEU counts, up to <eos> (pads dropped): words, also for a character-level model (the
+    decoded text split at white space: character n-grams are shared by almost any English text, so BLEU
+    over characters says little), else token ids."""
+    if vocab.kind == "char":
+        return [vocab.decode(row).split() for row in ids.tolist()]
     out = []
     for row in ids.tolist():
         toks = []

@@ -226,7 +226,9 @@ class Recipe:
 
     def check_format(self, path: str) -> str:
         """The extension of ``path`` (the grid's when it has none), refused with one line if unsupported."""
-        ext = os.path.splitext(path)[1].lower() or self.grid_format()
+        ext = os.path.splitext(path)[1].lower()
+        if not ext and "" not in self.formats:   # no extension: the grid's format, unless the recipe writes folders
+            ext = self.grid_format()
         if ext not in self.formats:
             raise ConfigError(f"a {self.name} run writes {' or '.join(self.formats) or 'no files'} files, not "
                               f"{ext or path}; change the output name's extension")
@@ -235,9 +237,14 @@ class Recipe:
     def save_samples(self, outputs: Any, path: str, inputs: dict[str, torch.Tensor] | None = None) -> str:
         """Write samples to ``path`` in the format its extension names (none: the grid's); returns the path."""
         ext = self.check_format(path)
-        if not os.path.splitext(path)[1]:
+        if not path.lower().endswith(ext):
             path += ext
         return self.write(self.formats[ext], path, self.to_output(outputs, inputs))
+
+    def save_grid(self, outputs: Any, stem: str, inputs: dict[str, torch.Tensor] | None = None) -> list[str]:
+        """The training-time grid: ``stem`` plus the grid format's extension (a recipe may write more files,
+        e.g. the spectrograms and the sound of the same clips)."""
+        return [self.save_samples(outputs, stem + self.grid_format(), inputs)]
 
     def write(self, writer: str, path: str, out: dict[str, Any], **options: Any) -> str:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

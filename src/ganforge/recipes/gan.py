@@ -76,6 +76,11 @@ class GANRecipe(Recipe):
     def load_state_dict(self, state: dict) -> None:
         self.options.load_state_dict(state)
 
+    def real_x(self, batch: Batch) -> torch.Tensor:
+        """A batch's real examples in the space G writes to (a recipe may transform them, e.g. waveforms
+        into spectrograms)."""
+        return batch.x
+
     def _latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.z_dim, generator=self.gen, device=self.device)  # (B, z_dim)
         y = (torch.randint(0, self.num_classes, (n,), generator=self.gen, device=self.device)
@@ -106,7 +111,7 @@ class GANRecipe(Recipe):
         D, o = self.nets["D"], self.options
         y_real = batch.y if self.num_classes else None
         fake, y_fake = self._fake_for_d(batch.x.shape[0], step)
-        real_in = o.d_input(batch.x, step, self.gen)       # (B/pack, pack*C, ...)
+        real_in = o.d_input(self.real_x(batch), step, self.gen)       # (B/pack, pack*C, ...)
         fake_in = o.d_input(fake, step, self.gen)
         real_logits, fake_logits = score_real_fake(D, real_in, fake_in, y_real, y_fake)  # (B/pack,) each
         adv = o.d_adv_loss(real_logits, fake_logits)
@@ -129,7 +134,8 @@ class GANRecipe(Recipe):
         terms: dict[str, torch.Tensor] = {}
         if reg.r1 > 0:
             y_real = batch.y if self.num_classes else None
-            terms["loss_D_r1"] = zero_centred_penalty(D, o.d_input(batch.x, step, self.gen), y_real, reg.r1)
+            terms["loss_D_r1"] = zero_centred_penalty(D, o.d_input(self.real_x(batch), step, self.gen), y_real,
+                                                      reg.r1)
         if reg.r2 > 0:
             fake, y_fake = self._fake(batch.x.shape[0])
             terms["loss_D_r2"] = zero_centred_penalty(D, o.d_input(fake, step, self.gen), y_fake, reg.r2)
@@ -149,7 +155,8 @@ class GANRecipe(Recipe):
         real_logits = None
         if is_relativistic(kind):   # G's loss compares its samples with a real batch, scored by D as it is now
             with torch.no_grad():
-                real_logits = D(o.d_input(batch.x, step, self.gen), batch.y if self.num_classes else None)
+                real_logits = D(o.d_input(self.real_x(batch), step, self.gen),
+                                batch.y if self.num_classes else None)
         loss = g_loss(kind, *o.g_scores(fake_logits, step, real_logits))
         return loss, {"loss_G": loss.detach()}
 
