@@ -141,6 +141,7 @@ class Trainer:
             if name not in meta.get("optimizers", {}):
                 raise CheckpointError(f"checkpoint {path} has no optimizer '{name}'")
             ckpt.load_optimizer(f"opt.{name}", opt, meta["optimizers"][name], tensors)
+            _match_layouts(opt)
         set_global_rng_state(meta["rng"], tensors)
         self.gen.set_state(tensors["rng.gen"])
         self.recipe.load_state_dict(meta.get("recipe_state", {}))
@@ -282,6 +283,18 @@ class Trainer:
         vals = torch.stack([acc[k].float() / acc["n_" + k] for k in keys])
         vals = dist.mean_over_ranks(vals).cpu().tolist()  # one sync; the global batch's mean
         return {k: round(v, 5) for k, v in zip(keys, vals)}
+
+
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer state its parameter's memory layout. A fresh run creates Adam's moments
+    like its (channels_last) parameters; state read back from a checkpoint is contiguous, and the fused
+    update then rounds differently, so a resumed run would drift from the run left alone."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            for k, v in state.items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    state[k] = torch.empty_like(p).copy_(v)
 
 
 def data_info(dataset) -> dict[str, Any]:

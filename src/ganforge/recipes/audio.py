@@ -5,7 +5,7 @@ Both are the GAN recipe (phases, losses, EMA, packing, top-k ...) on sound:
   phase shuffle in D) on clips (1, audio.samples).
 - ``specgan``: the real clips become log-magnitude spectrograms (audio.n_fft, audio.hop; the Nyquist bin
   and the last frame dropped), normalised per frequency bin with the training set's mean and standard
-  deviation, clipped at 3 standard deviations and scaled to [-1, 1] as in the paper, and the image
+  deviation, clipped at audio.spec_clip (3) standard deviations and scaled to [-1, 1] as in the paper, and the image
   networks (DCGAN) learn them; generated spectrograms are turned back into sound by Griffin-Lim
   (audio.griffin_lim iterations of torch.stft / istft, phases started at random from a fixed seed).
   The recipe owns both directions.
@@ -37,11 +37,12 @@ class AudioConfig:
     n_fft: int = 256            # specgan: STFT size (n_fft / 2 frequency bins are kept)
     hop: int = 128              # specgan: STFT hop (samples / hop frames are kept)
     griffin_lim: int = 32       # specgan: Griffin-Lim iterations from spectrogram back to sound
+    spec_clip: float = 3.0      # specgan: per-bin standardised log-magnitudes are clipped at this many std
 
     def validate(self) -> None:
         if self.crop not in ("center", "start"):
             raise ConfigError(f"audio.crop = {self.crop!r} is not one of: center, start")
-        for key in ("rate", "samples", "n_fft", "hop", "griffin_lim"):
+        for key in ("rate", "samples", "n_fft", "hop", "griffin_lim", "spec_clip"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"audio.{key} must be positive, got {getattr(self, key)}")
 
@@ -137,7 +138,7 @@ class SpecGANRecipe(_Sound, GANRecipe):
         """Clips (N, 1, S) -> normalised spectrograms (N, 1, F, T) in [-1, 1]."""
         a = self.settings()
         s = spectrogram(x, a.n_fft, a.hop).unsqueeze(1)
-        return ((s - self.mean) / (3 * self.std)).clamp(-1, 1)
+        return ((s - self.mean) / (a.spec_clip * self.std)).clamp(-1, 1)
 
     def real_x(self, batch: Batch) -> torch.Tensor:
         return self.to_spec(batch.x)
@@ -145,7 +146,7 @@ class SpecGANRecipe(_Sound, GANRecipe):
     def waves(self, outputs: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """Spectrograms (N, 1, F, T) -> clips (N, 1, S) by Griffin-Lim."""
         a = self.settings()
-        mag = torch.expm1(outputs.float() * 3 * self.std + self.mean).clamp_min(0)[:, 0]   # (N, F, T)
+        mag = torch.expm1(outputs.float() * a.spec_clip * self.std + self.mean).clamp_min(0)[:, 0]   # (N, F, T)
         mag = torch.nn.functional.pad(mag, (0, 1, 0, 1))           # the dropped Nyquist bin and last frame
         window = torch.hann_window(a.n_fft, device=mag.device)
         g = torch.Generator(device=mag.device).manual_seed(seed)

@@ -26,6 +26,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:.8em;max-height:360px
 
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _TEXT = (".txt", ".csv", ".jsonl", ".json", ".tsv")
+_SOUND = {".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 
 
 def esc(v: Any) -> str:
@@ -166,6 +167,10 @@ def sample_cell(path: str, caption: str) -> str:
         with open(path, encoding="utf-8", errors="replace") as fh:
             head = "".join(fh.readline() for _ in range(12))
         body = f"<pre>{esc(head)}</pre>"
+    elif ext in _SOUND:   # a player, the sound inlined like the pictures
+        with open(path, "rb") as fh:
+            data = base64.b64encode(fh.read()).decode("ascii")
+        body = f'<audio controls preload="none" src="data:{_SOUND[ext]};base64,{data}"></audio>'
     else:
         body = f"<p class='muted'>{esc(os.path.basename(path))} ({os.path.getsize(path):,} bytes)</p>"
     return f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>"
@@ -174,13 +179,14 @@ def sample_cell(path: str, caption: str) -> str:
 def section_samples(f: RunFacts, most: int = 10) -> str:
     if not f.grids:
         return "<h2>Samples</h2><p class='muted'>no sample grids yet (samples/grid-*).</p>"
-    picks = f.grids
-    if len(picks) > most:  # evenly spaced, always with the first and the newest
-        idx = sorted({round(i * (len(picks) - 1) / (most - 1)) for i in range(most)})
-        picks = [picks[i] for i in idx]
-    figs = "".join(sample_cell(p, f"step {s}") for s, p in picks)
+    steps = sorted({s for s, _ in f.grids})        # a step's grid may be several files (picture and sound)
+    picks = steps
+    if len(steps) > most:  # evenly spaced, always with the first and the newest
+        picks = [steps[i] for i in sorted({round(i * (len(steps) - 1) / (most - 1)) for i in range(most)})]
+    shown = set(picks)
+    figs = "".join(sample_cell(p, f"step {s}") for s, p in f.grids if s in shown)
     return ("<h2>Samples (fixed latents)</h2>"
-            f"<p class='muted'>{len(picks)} of {len(f.grids)} grids, same latents at every step.</p>"
+            f"<p class='muted'>{len(picks)} of {len(steps)} grids, same latents at every step.</p>"
             f"<div class='timeline'>{figs}</div>")
 
 
