@@ -18,7 +18,7 @@ from ganforge.core import checkpoint as ckpt
 from ganforge.core.errors import ConfigError, DataError
 from ganforge.data import load_dataset
 from ganforge.data.audio import fit_clip
-from ganforge.metrics.audio import MelStats, mel_filterbank
+from ganforge.metrics.audio import MelStats, clip_stats, mel_filterbank, signal_checks
 from ganforge.nets.wave import PhaseShuffle, WaveDiscriminator, WaveGenerator, wave_plan
 
 RATE, SAMPLES = 4000, 4096
@@ -172,3 +172,21 @@ def test_eval_of_an_audio_run_uses_the_log_mel_space(folder, tmp_path, capsys):
     path = [line.split("written: ")[1] for line in capsys.readouterr().out.splitlines() if "written: " in line][0]
     res = json.loads(open(path).read())
     assert res["protocol"]["extractor"] == "mel-stats" and res["metrics"]["fd"] > 0
+    m = res["metrics"]                                       # the signal checks come with every audio evaluation
+    assert {"silence", "silence_real", "clipping", "clipping_real", "centroid_hz", "centroid_w1_floor"} <= set(m)
+    assert 300 < m["centroid_hz_real"] < 1300                 # the folder's tones lie between 300 and 1,100 Hz
+
+
+def test_signal_checks_on_known_clips():
+    rate, n = 8000, 2048
+    half = np.concatenate([tone(1000, n / 2 / rate, rate), np.zeros(n // 2, np.float32)])   # half silent
+    square = np.sign(tone(500, n / rate, rate)).astype(np.float32)                          # all clipped
+    s = clip_stats(torch.from_numpy(np.stack([half, square]))[:, None], rate)
+    assert s["silence"].tolist() == [0.5, 0.0] and s["clipping"][0] == 0 and s["clipping"][1] > 0.99
+    assert abs(float(s["centroid_hz"][0]) - 1000) < 60      # a pure tone's centroid is its frequency
+    low = torch.from_numpy(np.stack([tone(f, n / rate, rate) for f in np.linspace(400, 600, 40)]))[:, None]
+    high = torch.from_numpy(np.stack([tone(f, n / rate, rate) for f in np.linspace(1400, 1600, 20)]))[:, None]
+    same, moved = signal_checks(low, low[::2], rate), signal_checks(low, high, rate)
+    assert same["centroid_w1"] < 3 * same["centroid_w1_floor"] + 10   # the floor: two real halves
+    assert 900 < moved["centroid_w1"] < 1100 and moved["centroid_w1_floor"] < 50
+    assert moved["centroid_hz"] > 1400 and moved["centroid_hz_real"] < 600 and moved["silence"] == 0

@@ -58,6 +58,7 @@ def evaluate_run(g, *, metrics: str | None = None, n: int | None = None, extract
     res = evaluate_arrays(real, fake.cpu(), metrics=metrics, extractor=extractor, seed=seed, info=g.data_info,
                           fake_labels=extra.get("fake_labels"), real_labels=extra.get("real_labels", data.y),
                           train=data.x, heldout=held)
+    res["metrics"].update(g.recipe.eval_checks(real, fake.cpu(), seed))
     if held is not None:
         res["protocol"]["heldout"] = heldout or "the examples data.limit left out of training"
     res["protocol"].update({"reference": f"training data: {data.name} ({n_real} examples)",

@@ -10,6 +10,12 @@ m = 2595 log10(1 + f / 700), 0 Hz to half the sample rate), log(1e-6 + energy).
   shipped in ganforge/weights with its held-out accuracy and sha256 (as WaveGAN's SC09 classifier, in
   spirit). Its class scores give the Inception-score analogue and the class accuracy of conditional
   samples. The default for 8 kHz clips of 8,192 samples.
+
+``signal_checks``: figures on the clips themselves, each beside the same figure for real clips: the share
+of silent frames (frames of 256 samples whose RMS is under -40 dBFS), the share of clipped samples
+(|x| >= 0.99), the mean spectral centroid (Hz; per clip, the power-weighted mean frequency of its STFT),
+and the 1-D Wasserstein distance between the per-clip centroids of generated and real clips, with its
+real-vs-real floor (the floor protocol of metrics/registry.py).
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -133,6 +140,44 @@ def load_digit_classifier(path: str | None = None) -> DigitExtractor:
     return DigitExtractor(net, card, digest)
 
 
+SILENCE_DB, CLIP_AT, FRAME = -40.0, 0.99, 256
+
+
+def clip_stats(x: Tensor, rate: int) -> dict[str, Tensor]:
+    """Per clip (N, 1, S): share of silent frames, share of clipped samples, spectral centroid in Hz."""
+    x = x.reshape(len(x), -1).float()
+    usable = x.shape[1] // FRAME * FRAME
+    if usable == 0:
+        raise DataError(f"signal checks need clips of at least {FRAME} samples, got {x.shape[1]}")
+    rms = x[:, :usable].reshape(len(x), -1, FRAME).pow(2).mean(-1).sqrt()
+    silent = (20 * torch.log10(rms + 1e-12) < SILENCE_DB).float().mean(1)
+    clipped = (x.abs() >= CLIP_AT).float().mean(1)
+    spec = torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT, device=x.device), return_complex=True)
+    power = (spec.real ** 2 + spec.imag ** 2).sum(2)                                  # (N, F) over time
+    freqs = torch.linspace(0.0, rate / 2, power.shape[1], device=x.device)
+    centroid = (power * freqs).sum(1) / power.sum(1).clamp_min(1e-12)
+    return {"silence": silent, "clipping": clipped, "centroid_hz": centroid}
+
+
+def _w1(a: np.ndarray, b: np.ndarray) -> float:
+    """1-D Wasserstein-1 distance of two samples of the same size."""
+    return float(np.abs(np.sort(a) - np.sort(b)).mean())
+
+
+def signal_checks(real: Tensor, fake: Tensor, rate: int, seed: int = 0) -> dict[str, float]:
+    """Silence, clipping and spectral centroid of generated clips, each next to real clips' (module docstring)."""
+    from .registry import floor_split
+    r, f = clip_stats(real, rate), clip_stats(fake, rate)
+    out: dict[str, float] = {}
+    for k in ("silence", "clipping", "centroid_hz"):
+        out[k], out[k + "_real"] = float(f[k].mean()), float(r[k].mean())
+    ia, ib, jf, _ = floor_split(len(real), len(fake), seed)
+    c_real, c_fake = r["centroid_hz"].cpu().numpy(), f["centroid_hz"].cpu().numpy()
+    out["centroid_w1"] = _w1(c_real[ia], c_fake[jf])
+    out["centroid_w1_floor"] = _w1(c_real[ia], c_real[ib])
+    return out
+
+
 def _audio(info: dict, rate: int | None = None, samples: int | None = None) -> bool:
     return (info.get("kind") == "audio" and (rate is None or info.get("rate") == rate)
             and (samples is None or list(info.get("shape") or [])[-1:] == [samples]))
@@ -146,4 +191,4 @@ register_extractor("fsdd-mel", ExtractorSpec(lambda path=None: load_digit_classi
                                              labels=lambda info: _audio(info, 8000, 8192)))
 
 __all__ = ["log_mel", "mel_filterbank", "MelStats", "DigitNet", "DigitExtractor", "load_digit_classifier",
-           "standardise"]
+           "standardise", "clip_stats", "signal_checks"]

@@ -199,6 +199,7 @@ class PeriodicEval:
         res = evaluate_arrays(self.real, fake, metrics=self.metrics, extractor=self.extractor,
                               seed=self.seed, info=self.info, real_features=self.real_features,
                               real_classes=self.real_classes)
+        res["metrics"].update(recipe.eval_checks(self.real, fake, self.seed))
         flat = {k: float(v) for k, v in res["metrics"].items() if isinstance(v, (int, float))}
         key = self.best_key or next(iter(flat))
         if key not in flat:

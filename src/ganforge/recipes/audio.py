@@ -106,6 +106,10 @@ class _Sound:
         drawn = self.sample_inputs(n, seed=seed)
         return real.x, self.waves(self.generate(drawn)), {"fake_labels": drawn.get("y"), "real_labels": real.y}
 
+    def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
+        from ..metrics.audio import signal_checks
+        return signal_checks(real, fake, self.settings().rate, seed)
+
 
 @register_recipe
 class WaveGANRecipe(_Sound, GANRecipe):

@@ -217,6 +217,11 @@ class Recipe:
         drawn = self.sample_inputs(n, seed=seed)
         return data.x, self.generate(drawn), {"fake_labels": drawn.get("y")}
 
+    def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
+        """Figures a recipe computes on its own samples beside the real ones, added to every evaluation's
+        metrics (audio: silence, clipping, spectral centroid). None by default."""
+        return {}
+
     def to_output(self, outputs: Any, inputs: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
         """Samples in the user's format: {"x": ..., and whatever else describes them (labels)}."""
         raise NotImplementedError
