@@ -44,6 +44,14 @@ def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
     return rows
 
 
+def footer(rows: list[dict]) -> str:
+    """The machine and commit of the newest row and every command behind the rows (each row's provenance)."""
+    p = rows[-1]["provenance"]
+    return (f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
+            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
+            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+
+
 def provenance(config: dict | None = None) -> dict:
     """Where a result came from: the command, the commit (and whether the tree had changes), a hash of
     the config, versions, the machine and the date. Every results record carries one."""

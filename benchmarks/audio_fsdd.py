@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "audio_fsdd.json")
@@ -107,14 +107,11 @@ def render() -> None:
                      f"{_ms([r['sample_x_realtime'] for r in mine], '.0f')} | "
                      f"{_ms([r['sample_net_share'] for r in mine], '.2f')} | "
                      f"{_ms([r['peak_rss_mb'] for r in mine], '.0f')} |")
-    p = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip()
             + f"\n\nGoals: {GOALS}. Published anchors: {PUBLISHED}. Mean ± sample std over seeds; the "
             "columns after \"silence\" and \"centroid\" are the held-out real clips' values.\n\n" + "\n".join(lines)
             + "\n\n" + "\n".join(speed) + "\n\n"
-            + f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
-            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+            + footer(rows))
     write_section("audio-fsdd", "Audio: WaveGAN- and SpecGAN-class on spoken digits (FSDD)", body)
 
 

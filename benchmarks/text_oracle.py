@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "text_oracle.json")
@@ -131,14 +131,11 @@ def render() -> None:
     if best:
         findings.append(f"- lowest GAN NLL_oracle: {best[0]:.3f} ({best[1]}, T = {best[2]:g}); goal <= 6.6: "
                         + ("met" if best[0] <= 6.6 else "not met"))
-    p = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip()
             + f"\n\nPublished anchors (Yu et al. 2017; Guo et al. 2018; Nie et al. 2019): {PUBLISHED}. The oracle's own"
             " samples score 5.75. Mean ± sample std over seeds; one thread per run.\n\n" + "\n".join(lines)
             + "\n\n" + "\n".join(findings) + "\n\n![quality against diversity](text_oracle.png)\n\n"
-            + f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
-            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+            + footer(rows))
     write_section("text-oracle", "Text: the SeqGAN oracle, MLE against GANs over temperatures", body)
 
 

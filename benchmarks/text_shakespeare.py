@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "text_shakespeare.json")
@@ -100,11 +100,9 @@ def render() -> None:
         first = next(r for r in rows if r["method"] == m)
         samples.append(f"**{m}** (seed {first['seed']}), 20 random samples:\n\n```\n"
                        + "\n".join(s.replace("\n", "⏎") for s in first["examples"]) + "\n```")
-    p = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + " Mean ± sample std over seeds.\n\n"
             + "\n".join(lines) + "\n\n" + "\n\n".join(samples)
-            + f"\n\nMachine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}.\n\n"
-            + "Commands: " + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+            + "\n\n" + footer(rows))
     write_section("text-shakespeare", "Text: tiny Shakespeare, MLE against a GAN at equal wall-clock", body)
 
 
