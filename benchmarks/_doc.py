@@ -6,9 +6,12 @@ import re
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks.md")
 HEAD = "# Benchmarks\n\nMeasured tables, each with its protocol and the command that produced it.\n"
+TARGET = DOC     # where write_section writes when no path is given (report.py --check points it at a copy)
+PLOTS = True     # whether renderers redraw their pictures in docs/ (not when only checking the text)
 
 
-def write_section(name: str, title: str, body: str, path: str = DOC) -> None:
+def write_section(name: str, title: str, body: str, path: str | None = None) -> None:
+    path = path or TARGET
     text = open(path).read() if os.path.exists(path) else HEAD
     block = f"<!-- BEGIN {name} -->\n## {title}\n\n{body.rstrip()}\n<!-- END {name} -->"
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
@@ -18,6 +21,11 @@ def write_section(name: str, title: str, body: str, path: str = DOC) -> None:
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def sections(text: str) -> dict[str, str]:
+    """{name: whole block} of every marked section of a benchmarks document."""
+    return {m.group(1): m.group(0) for m in re.finditer(r"<!-- BEGIN (\S+) -->.*?<!-- END \1 -->", text, re.S)}
 
 
 def load_rows(path: str) -> list[dict]:

@@ -127,13 +127,15 @@ def main() -> None:
     finally:
         for tree in trees.values():
             subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=ROOT, capture_output=True)
+    print(table(load_rows(RESULTS)))
     render()
 
 
 def render() -> None:
     """docs/benchmarks.md section `engine-ab` from benchmarks/results/ab_engine.json."""
     rows = load_rows(RESULTS)
-    print(table(rows))
+    if not rows:
+        return
     p = rows[-1]["provenance"]
     commands = sorted({r["provenance"]["command"] for r in rows})
     heads, bases = sorted({r["head"][:10] for r in rows}), sorted({r["base"] for r in rows})

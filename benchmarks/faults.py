@@ -270,8 +270,12 @@ def details(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def render(mountable: bool = True) -> None:
+def render(mountable: bool | None = None) -> None:
     rows = load_rows(RESULTS)
+    if not rows:
+        return
+    if mountable is None:                      # the stored rows say whether the disk-full runs happened
+        mountable = any("sites" in r for r in rows)
     prov = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\n" + table(rows) + "\n\n" + details(rows)
             + ("" if mountable else "\n\nDisk-full runs skipped: this machine does not allow mounting a tmpfs.")

@@ -27,6 +27,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _doc  # noqa: E402
 from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +40,9 @@ METHODS = {"mle": ["text.adversarial=false"],
            "gumbel": ["text.method=gumbel", "loss.kind=rpgan"],
            # SeqGAN trains D more often than G; its G steps are costly (the rollouts)
            "reinforce": ["text.method=reinforce", "loss.kind=ns", "optim.n_critic=5", "text.rollouts=8"]}
+
+
+MLE = ("mle", "mle-pretrain")
 
 
 def one(method: str, seed: int, steps: int, pretrain: int, extra: list[str], n: int) -> dict:
@@ -66,7 +70,7 @@ def mean_curve(rows: list[dict], method: str) -> list[tuple[float, float, float,
     for i, t in enumerate(mine[0]["rows"]):
         o = [r["rows"][i]["nll_oracle"] for r in mine]
         te = [r["rows"][i]["nll_test"] for r in mine]
-        sd = (lambda v: statistics.stdev(v) if len(v) > 1 else 0.0)
+        sd = (lambda v: statistics.stdev(v) if len(v) > 1 else None)
         out.append((t["temperature"], statistics.mean(o), sd(o), statistics.mean(te), sd(te)))
     return out
 
@@ -89,7 +93,7 @@ def plot(rows: list[dict]) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
     for method in dict.fromkeys(r["method"] for r in rows):
         c = mean_curve(rows, method)
-        ax.errorbar([p[3] for p in c], [p[1] for p in c], xerr=[p[4] for p in c], yerr=[p[2] for p in c],
+        ax.errorbar([p[3] for p in c], [p[1] for p in c], xerr=[p[4] or 0 for p in c], yerr=[p[2] or 0 for p in c],
                     marker="o", capsize=2, label=method)
         for p in c:
             ax.annotate(f"{p[0]:g}", (p[3], p[1]), fontsize=6, xytext=(2, 2), textcoords="offset points")
@@ -106,7 +110,8 @@ def render() -> None:
     rows = load_rows(RESULTS)
     if not rows:
         return
-    plot(rows)
+    if _doc.PLOTS:
+        plot(rows)
     methods = list(dict.fromkeys(r["method"] for r in rows))
     lines = ["| method | seeds | steps (MLE first) | T | NLL_oracle | NLL_test | train wall s / run |",
              "|---|---|---|---|---|---|---|"]
@@ -114,19 +119,19 @@ def render() -> None:
         mine = [r for r in rows if r["method"] == m]
         wall = statistics.mean(r["train_wall_s"] for r in mine)
         for t, o, so, te, ste in mean_curve(rows, m):
-            lines.append(f"| {m} | {len(mine)} | {mine[0]['steps']} ({mine[0]['pretrain'] if m != 'mle' else 'all'})"
-                         f" | {t:g} | {o:.3f} ± {so:.3f} | {te:.3f} ± {ste:.3f} | {wall:.0f} |")
+            pm = lambda v, e: f"{v:.3f}" + (f" ± {e:.3f}" if e is not None else "")  # noqa: E731
+            lines.append(f"| {m} | {len(mine)} | {mine[0]['steps']} ({mine[0]['pretrain'] if m not in MLE else 'all'})"
+                         f" | {t:g} | {pm(o, so)} | {pm(te, ste)} | {wall:.0f} |")
     findings = []
-    if "mle" in methods:
-        mle = [(p[3], p[1]) for p in mean_curve(rows, "mle")]
-        for m in methods:
-            if m == "mle":
-                continue
-            pts = mean_curve(rows, m)
-            free = [p[0] for p in pts if not dominated((p[3], p[1]), mle)]
-            findings.append(f"- {m}: " + (f"not dominated by the MLE curve at T = {', '.join(f'{t:g}' for t in free)}"
-                                           if free else "dominated by the MLE curve at every temperature"))
-    gans = [(p[1], m, p[0]) for m in methods if m != "mle" for p in mean_curve(rows, m)]
+    curves = {m: [(p[3], p[1]) for p in mean_curve(rows, m)] for m in methods if m in MLE}
+    for m in methods:
+        if m in MLE or not curves:
+            continue
+        free = [p[0] for p in mean_curve(rows, m) if not any(dominated((p[3], p[1]), c) for c in curves.values())]
+        findings.append(f"- {m}: " + (f"not dominated by the {' or '.join(curves)} curve at T = "
+                                       f"{', '.join(f'{t:g}' for t in free)}" if free
+                                       else f"dominated by the {' or '.join(curves)} curve at every temperature"))
+    gans = [(p[1], m, p[0]) for m in methods if m not in MLE for p in mean_curve(rows, m)]
     best = min(gans) if gans else None
     if best:
         findings.append(f"- lowest GAN NLL_oracle: {best[0]:.3f} ({best[1]}, T = {best[2]:g}); goal <= 6.6: "
