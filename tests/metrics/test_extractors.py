@@ -186,3 +186,14 @@ def test_unknown_names_suggest_the_nearest():
         get_extractor("random-conv", sed=1)
     with pytest.raises(ConfigError, match="channels"):
         extract(get_extractor("raw"), images(1, 1, 4), channels="rgb")
+
+
+def test_spoken_digit_classifier_reaches_recorded_accuracy(datasets_dir, monkeypatch):
+    from ganforge.api import resolve_config
+    from ganforge.data.audio import load_part
+    monkeypatch.setenv("GANFORGE_DATA", datasets_dir)
+    test = load_part(resolve_config("fsdd"), 0, "test")                 # index 0-4 of every speaker and digit
+    ex = get_extractor("fsdd-mel")
+    card = ex.describe()
+    assert len(test.x) == 300 and card["test_accuracy"] >= 0.9 and ex.sha256 == card["sha256"]
+    assert abs(accuracy(ex, test.x, test.y) - card["test_accuracy"]) <= 0.005
