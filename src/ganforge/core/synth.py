@@ -60,9 +60,12 @@ def builtin_render(rolls: np.ndarray, out: dict[str, Any]) -> np.ndarray:
     step_s = 60.0 / (float(out["tempo"]) * q)
     steps = rolls.shape[2] + 4 * q                                # a bar of rest after each phrase
     mix = np.zeros(int(round(len(rolls) * steps * step_s * rate)) + int(5 * RELEASE * rate) + 1, np.float32)
+    waves: dict[tuple[int, int], np.ndarray] = {}                 # one wave per (pitch, length), reused
     for n, roll in enumerate(rolls):
         for _, p, a, b in notes_of(roll):
-            w = 0.15 * note_wave(int(out["pitch_low"]) + p, (b - a) * step_s, rate)
+            w = waves.get((p, b - a))
+            if w is None:
+                w = waves[p, b - a] = 0.15 * note_wave(int(out["pitch_low"]) + p, (b - a) * step_s, rate)
             s = int(round((n * steps + a) * step_s * rate))
             mix[s:s + len(w)] += w[:len(mix) - s]
     peak = float(np.abs(mix).max()) if len(mix) else 0.0
