@@ -1,4 +1,4 @@
-"""Sample writers for piano-rolls: MIDI files (mido), a piano-roll picture, and sound (core/synth.py).
+"""Sample writers for piano-rolls: MIDI files (mido) and a piano-roll picture (sound: core/synth.py).
 
 ``out`` (the music recipe's ``to_output``): ``x`` rolls (N, tracks, steps, pitches) of 0 / 1, ``steps_per_beat``,
 ``pitch_low``, ``tempo`` (quarter notes per minute), ``programs`` (a General MIDI program per track), ``names``
@@ -121,17 +121,4 @@ def write_pianoroll_grid(path: str, out: dict[str, Any], nrow: int | None = None
     write_png_grid(path, {"x": roll_pictures(rolls, 4 * int(out["steps_per_beat"]))}, nrow=nrow or 4)
 
 
-@WRITERS.register("music-wav")
-def write_music_wav(path: str, out: dict[str, Any], most: int | None = None) -> None:
-    """The phrases as sound (core/synth.py: FluidSynth when installed, else the built-in synthesiser)."""
-    from .synth import render_wav
-    rolls = np.asarray(out["x"])[:most]
-    try:
-        data = render_wav(rolls, out)
-    except OSError as e:
-        raise write_failed(path, e) from None
-    write_bytes(path, data)
-
-
-__all__ = ["notes_of", "midi_bytes", "roll_pictures", "write_midi", "write_midi_folder", "write_pianoroll_grid",
-           "write_music_wav"]
+__all__ = ["notes_of", "midi_bytes", "roll_pictures", "write_midi", "write_midi_folder", "write_pianoroll_grid"]

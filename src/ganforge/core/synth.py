@@ -1,5 +1,5 @@
-"""Piano-rolls to sound: FluidSynth with a General MIDI soundfont when both are installed, else a built-in
-additive synthesiser, so rendering always works.
+"""Piano-rolls to sound (the ``music-wav`` sample writer): FluidSynth with a General MIDI soundfont when both are
+installed, else a built-in additive synthesiser, so rendering always works.
 
 ``synth``: ``auto`` (FluidSynth when the ``fluidsynth`` program and SOUNDFONT exist, else built-in),
 ``fluidsynth`` (refused with the install line when absent), ``builtin``.
@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanforgeError
-from .writers import wav_bytes
+from .errors import GanforgeError, write_failed
+from .midi import midi_bytes, notes_of
+from .registry import WRITERS
+from .writers import wav_bytes, write_bytes
 
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 INSTALL_FLUIDSYNTH = "apt-get install fluidsynth fluid-soundfont-gm"
@@ -55,7 +57,6 @@ def note_wave(pitch: int, seconds: float, rate: int) -> np.ndarray:
 
 
 def builtin_render(rolls: np.ndarray, out: dict[str, Any]) -> np.ndarray:
-    from .midi import notes_of
     rate, q = int(out["rate"]), int(out["steps_per_beat"])
     step_s = 60.0 / (float(out["tempo"]) * q)
     steps = rolls.shape[2] + 4 * q                                # a bar of rest after each phrase
@@ -73,7 +74,6 @@ def builtin_render(rolls: np.ndarray, out: dict[str, Any]) -> np.ndarray:
 
 
 def fluidsynth_render(rolls: np.ndarray, out: dict[str, Any]) -> bytes:
-    from .midi import midi_bytes
     with tempfile.TemporaryDirectory() as tmp:
         mid, wav = os.path.join(tmp, "in.mid"), os.path.join(tmp, "out.wav")
         with open(mid, "wb") as f:
@@ -87,6 +87,16 @@ def fluidsynth_render(rolls: np.ndarray, out: dict[str, Any]) -> bytes:
             return f.read()
 
 
+@WRITERS.register("music-wav")
+def write_music_wav(path: str, out: dict[str, Any], most: int | None = None) -> None:
+    """The first ``most`` phrases (all by default) as one WAV file."""
+    try:
+        data = render_wav(np.asarray(out["x"])[:most], out)
+    except OSError as e:
+        raise write_failed(path, e) from None
+    write_bytes(path, data)
+
+
 def render_wav(rolls: np.ndarray, out: dict[str, Any]) -> bytes:
     """WAV bytes of the phrases ``rolls`` (N, tracks, steps, pitches)."""
     if which_synth(out.get("synth", "auto")) == "fluidsynth":
@@ -94,5 +104,5 @@ def render_wav(rolls: np.ndarray, out: dict[str, Any]) -> bytes:
     return wav_bytes(builtin_render(rolls, out), int(out["rate"]))
 
 
-__all__ = ["render_wav", "builtin_render", "note_wave", "fluidsynth_ready", "which_synth", "SOUNDFONT",
-           "INSTALL_FLUIDSYNTH"]
+__all__ = ["write_music_wav", "render_wav", "builtin_render", "note_wave", "fluidsynth_ready", "which_synth",
+           "SOUNDFONT", "INSTALL_FLUIDSYNTH"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..core import midi  # noqa: F401  (registers the MIDI, piano-roll and sound writers)
+from ..core import midi, synth  # noqa: F401  (register the MIDI, piano-roll and sound writers)
 from ..core.errors import ConfigError
 from ..nets.musegan import BINARIZE, FrameLSTM, MuseDiscriminator, MuseGenerator
 from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
