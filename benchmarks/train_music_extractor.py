@@ -43,7 +43,7 @@ def accuracy(net: PhraseNet, x: torch.Tensor, bar: int, seed: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=2000)
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)

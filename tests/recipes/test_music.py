@@ -252,7 +252,7 @@ def test_eval_of_a_music_run_reports_statistics_beside_real(folder, tmp_path, ca
 
 # ------------------------------------------------------------------------------------------------ music21
 
-def test_a_chorale_from_the_music21_corpus():
+def test_a_chorale_from_the_music21_corpus(tmp_path):
     pytest.importorskip("music21", reason="the chorales need music21: pip install 'ganforge[music]'")
     from music21 import corpus
 
@@ -265,3 +265,36 @@ def test_a_chorale_from_the_music21_corpus():
     x, mode = phrases_of(notes, s, "bwv66.6", counts)
     assert x.shape[1:] == (4, 64, 48) and len(x) >= 5 and mode == 1 and counts["notes_out_of_range"] == 0
     assert x[:, 0].sum((1, 2)).min() > 0                                      # the soprano sings in every phrase
+    (tmp_path / "xml").mkdir()
+    corpus.parse("bach/bwv66.6").write("musicxml", fp=str(tmp_path / "xml" / "bwv66.6.musicxml"))
+    ds = load_dataset(music_cfg(tmp_path / "xml", holdout=0.0), seed=0)      # the same score from a MusicXML file
+    assert torch.equal(ds.x, torch.from_numpy(x).float()) and ds.y.unique().tolist() == [1]
+
+
+# ------------------------------------------------------------------------------------------------ feature spaces
+
+def test_phrase_corruptions_and_the_shipped_feature_network(tmp_path):
+    from ganforge.core.errors import CheckpointError
+    from ganforge.metrics.extractors import default_extractor
+    from ganforge.metrics.music_features import WEIGHTS_DIR, corrupt, load_phrase_net
+    assert default_extractor({"kind": "pianoroll", "shape": [4, 64, 48]}) == "chorale-phrases"
+    assert default_extractor({"kind": "pianoroll", "shape": [2, 32, 24]}) == "pianoroll-stats"
+    x = torch.zeros(64, 4, 64, 48)
+    for i in range(64):
+        for k in range(4):
+            x[i, k, torch.arange(64), (torch.arange(64) // 16 * 3 + 10 * k + i) % 48] = 1   # a new pitch each bar
+    xc, y = corrupt(x, 16, torch.Generator().manual_seed(0))
+    assert set(y.tolist()) == {0, 1, 2, 3}
+    same = [bool(torch.equal(xc[i], x[i])) for i in range(64)]
+    assert all(same[i] for i in range(64) if y[i] == 0) and not any(same[i] for i in range(64) if y[i] == 2)
+    for i in (i for i in range(64) if y[i] == 2):                       # the same bars in another order
+        bars = lambda r: sorted(r.view(4, 4, 16, 48).transpose(0, 1).reshape(4, -1).tolist())  # noqa: E731
+        assert bars(xc[i]) == bars(x[i])
+    changed = [(xc[i] != x[i]).any(-1).any(-1).sum().item() for i in range(64) if y[i] in (1, 3)]
+    assert changed and max(changed) == 1                                # exactly one track altered
+    ext = load_phrase_net()
+    assert ext.features(x[:4]).shape == (4, 128) and ext.describe()["test_accuracy"] > 0.25
+    (tmp_path / "w.safetensors").write_bytes((WEIGHTS_DIR / "chorale-phrases.safetensors").read_bytes())
+    (tmp_path / "w.json").write_text(json.dumps({**ext.card, "sha256": "0" * 64}))
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_phrase_net(str(tmp_path / "w.safetensors"))

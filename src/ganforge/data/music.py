@@ -34,6 +34,8 @@ from .music_read import find_key, key_shift, need, read_score
 from .sources import Source, register_source
 
 SCORE_EXTS = (".mid", ".midi", ".xml", ".musicxml", ".mxl")
+PARSE_KEYS = ("steps_per_beat", "bars", "hop_bars", "meters", "pitch_low", "pitches", "tracks", "track_by", "programs",
+              "transpose", "on_bad")
 COUNTS = ("scores", "skipped_meter", "skipped_parts", "skipped_unreadable", "skipped_empty", "notes_out_of_range",
           "phrases")
 
@@ -136,7 +138,8 @@ def held_scores(n: int, s) -> np.ndarray:
 
 
 def _settings_key(s) -> dict:
-    return {k: v for k, v in asdict(s).items() if k not in ("holdout", "split_seed") and not k.startswith("g_")}
+    """The settings that decide the parsed phrases (not the hold-out, not the models' or the outputs')."""
+    return {k: v for k, v in asdict(s).items() if k in PARSE_KEYS}
 
 
 def folder_items(path: str, s) -> tuple[list, dict]:

@@ -31,16 +31,27 @@ SHAPE = (4, 64, 48)
 
 
 class PhraseNet(nn.Module):
-    """Tracks as channels of 2-D convolutions over (steps, pitches): an octave-wide pitch filter, three strided
-    blocks, global average pooling, 128 features, len(CLASSES) logits."""
+    """Two streams joined into 128 features and len(CLASSES) logits. The roll: tracks as channels of 2-D
+    convolutions over (steps, pitches), an octave-wide pitch filter then three strided blocks, global average
+    pooling (64). The chroma: each track's roll folded into 12 pitch classes, the K x 12 classes as channels of
+    1-D convolutions over time (harmony between voices whatever their octaves), global average pooling (64)."""
 
     def __init__(self, tracks: int = 4, classes: int = len(CLASSES)) -> None:
         super().__init__()
         conv = lambda i, o, k, s, p: nn.Sequential(nn.Conv2d(i, o, k, s, p), nn.ReLU())  # noqa: E731
-        self.body = nn.Sequential(conv(tracks, 16, (1, 12), 1, (0, 6)), conv(16, 32, (4, 3), 2, 1),
+        conv1 = lambda i, o, s: nn.Sequential(nn.Conv1d(i, o, 4, s, 1 if s == 2 else 0), nn.ReLU())  # noqa: E731
+        self.roll = nn.Sequential(conv(tracks, 16, (1, 12), 1, (0, 6)), conv(16, 32, (4, 3), 2, 1),
                                   conv(32, 32, (4, 3), 2, 1), conv(32, 64, (4, 3), 2, 1),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 128), nn.ReLU())
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.chroma = nn.Sequential(conv1(12 * tracks, 64, 1), conv1(64, 64, 2), conv1(64, 64, 2),
+                                    nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        self.join = nn.Sequential(nn.Linear(128, 128), nn.ReLU())
         self.head = nn.Linear(128, classes)
+
+    def body(self, x: Tensor) -> Tensor:
+        B, K, T, P = x.shape
+        c = x.view(B, K, T, P // 12, 12).amax(3).permute(0, 1, 3, 2).reshape(B, K * 12, T)   # (B, K*12, T)
+        return self.join(torch.cat([self.roll(x), self.chroma(c)], 1))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x))

@@ -79,6 +79,9 @@ class MusicConfig:
             raise ConfigError(f"music.meters = {self.meters!r}: give time signatures like '4/4,2/2'") from None
         if len(bars) != 1:
             raise ConfigError(f"music.meters = {self.meters!r} mixes bar lengths; give meters of one bar length")
+        if self.pitches % 12 or next(iter(bars)) % 4:
+            raise ConfigError(f"the music networks need whole octaves (music.pitches a multiple of 12, got "
+                              f"{self.pitches}) and bars of a multiple of 4 steps (got {next(iter(bars))})")
 
 
 @register_recipe
@@ -215,7 +218,9 @@ class MusicRecipe(GANRecipe):
     def export_spec(self, component: str):
         if not self.adversarial:
             raise ConfigError("the music MLE baseline does not export to ONNX (its sampling is a loop of LSTM steps)")
-        return super().export_spec(component)
+        spec = super().export_spec(component)
+        spec.describe = "note probabilities (N, tracks, steps, pitches); a note sounds where the value exceeds 0.5"
+        return spec
 
 
 __all__ = ["MusicRecipe", "MusicConfig"]
