@@ -208,6 +208,26 @@ def test_midi_round_trip_and_the_builtin_synthesiser(tmp_path, monkeypatch):
     assert which_synth("auto") == "builtin"
 
 
+# ------------------------------------------------------------------------------------------------ networks
+
+def test_musegan_shapes_and_straight_through_binarisation():
+    from ganforge.nets.musegan import FrameLSTM, MuseDiscriminator, MuseGenerator
+    G, D = MuseGenerator(4, 4, 16, 48, 8, 4, "hard"), MuseDiscriminator(4, 4, 16, 48, 4, pack=2)
+    x = G(torch.randn(6, G.z_dim))
+    assert G.z_dim == 80 and x.shape == (6, 4, 64, 48) and set(x.unique().tolist()) <= {0.0, 1.0}
+    x.sum().backward()                                                   # the gradient passes the threshold
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.bar[0].parameters())
+    assert D(x.detach().reshape(3, 8, 64, 48)).shape == (3,)             # two packed phrases per score
+    G.binarize = "bernoulli"
+    z = torch.randn(2, G.z_dim)
+    draw = lambda: (setattr(G, "generator", torch.Generator().manual_seed(1)), G(z))[1]  # noqa: E731
+    assert torch.equal(draw(), draw())                                   # the draws follow the given generator
+    p = G.eval()(z)
+    assert 0 < p.min() and p.max() < 1                                   # probabilities outside training
+    lstm = FrameLSTM(4, 48, 16)
+    assert lstm(x.detach()).shape == (6, 64, 4 * 48)
+
+
 # ------------------------------------------------------------------------------------------------ recipes
 
 @pytest.mark.slow

@@ -9,10 +9,11 @@ baseline they must beat (music.adversarial=false).
   cross-entropy (every (track, pitch) of a step a Bernoulli given the frames before it); sampling draws each frame
   from the sample's own uniforms, so every sample is reproducible alone.
 
-Samples are 0 / 1 rolls (the GAN's probabilities thresholded at 0.5). Files: MIDI (``.mid``: all phrases in one
-file; no extension: a folder, one file per phrase), a piano-roll picture (``.png``), sound (``.wav``, core/synth.py)
-and ``.npz``. The training grid is the picture and the sound of its first four phrases. Evaluation compares with the
-phrases of the held-out scores and adds the symbolic statistics of metrics/music.py beside theirs.
+Samples are 0 / 1 rolls: the GAN's probabilities thresholded at 0.5, or with music.binarize=bernoulli drawn as
+in training (each cell 1 with its probability, from the sample's own uniform numbers). Files: MIDI (``.mid``: all
+phrases in one file; no extension: a folder, one file per phrase), a piano-roll picture (``.png``), sound (``.wav``,
+core/synth.py) and ``.npz``. The training grid is the picture and the sound of its first four phrases. Evaluation
+compares with the phrases of the held-out scores and adds the symbolic statistics of metrics/music.py beside theirs.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
 from .gan import GANRecipe
 from .gan_options import GANOptions
 from .music_presets import PRESETS
+
+_U_OFFSET = 1_000_003   # the seed of a sample's uniform numbers is its seed plus this (z takes the seed itself)
 
 
 @dataclass
@@ -48,7 +51,7 @@ class MusicConfig:
     split_seed: int = 0         # seed of the held-out choice (fixed apart from the run seed, so runs share it)
     adversarial: bool = True    # false: the maximum-likelihood baseline (an LSTM over frames)
     latent: int = 32            # GAN: numbers in each of the 2 + 2 * tracks latent parts
-    binarize: str = "none"      # GAN: none | hard | bernoulli (straight-through) for what D sees in training
+    binarize: str = "hard"      # GAN: none | hard | bernoulli (straight-through) for what D sees in training
     mle_hidden: int = 256       # MLE: LSTM units
     mle_lr: float = 1e-3        # MLE: Adam rate
     tempo: float = 100.0        # quarter notes per minute in MIDI and sound
@@ -156,20 +159,26 @@ class MusicRecipe(GANRecipe):
     # -- sampling -------------------------------------------------------------------------------
     def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
                       conditions: dict | None = None) -> dict[str, torch.Tensor]:
-        if self.adversarial:
-            return super().sample_inputs(n, seed, seeds, conditions)
+        """GAN: latents z; with music.binarize=bernoulli also the uniform numbers that draw each cell. MLE: the
+        uniform numbers that draw each frame. Each sample's from its own seed (offset from z's) when seeds are given."""
         K, T, P = self.shape
+        out = super().sample_inputs(n, seed, seeds, conditions) if self.adversarial else {}
+        if self.adversarial and self.settings().binarize != "bernoulli":
+            return out
+        size = (K, T, P) if self.adversarial else (T, K * P)
         if seeds is not None:
-            u = torch.stack([torch.rand(T, K * P, generator=torch.Generator().manual_seed(s)) for s in seeds])
+            u = torch.stack([torch.rand(size, generator=torch.Generator().manual_seed(s + _U_OFFSET)) for s in seeds])
         else:
-            u = torch.rand(n, T, K * P, generator=torch.Generator().manual_seed(seed))
-        return {"u": u.to(self.device)}
+            u = torch.rand(n, *size, generator=torch.Generator().manual_seed(seed + _U_OFFSET))
+        return {**out, "u": u.to(self.device)}
 
     @torch.no_grad()
     def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 1024) -> torch.Tensor:
-        """0 / 1 rolls (N, K, T, P)."""
+        """0 / 1 rolls (N, K, T, P): G's probabilities drawn with the sample's uniforms (binarize=bernoulli) or
+        thresholded at 0.5; the MLE model's frames drawn one by one."""
         if self.adversarial:
-            return (super().generate(inputs, net, batch) > 0.5).float()
+            p = super().generate(inputs, net, batch)
+            return (inputs["u"] < p).float() if "u" in inputs else (p > 0.5).float()
         G, (K, T, P) = self.nets[net or self.sampler_net()], self.shape
         u, frames, state = inputs["u"], [], None
         frame = torch.zeros(u.shape[0], K * P, device=self.device)
