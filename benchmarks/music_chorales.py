@@ -6,7 +6,7 @@ Each (arm, seed) trains a preset for --steps steps (default: the preset's, 3,000
 the training chorales (music21's Bach chorales in 4/4 with four voices, transposed to C major / A minor, 16th-note
 grid, 4 bars, a phrase every bar):
 - gan: the `chorales` preset (MuseGAN-class G with shared / private and time-independent / time-dependent latents,
-  3-D convolutional D, hinge loss, spectral norm, EMA);
+  3-D convolutional D, straight-through hard binarisation, hinge loss, spectral norm, no weight average);
 - mle: the `chorales-mle` preset (an LSTM over the frames, every (voice, pitch) a Bernoulli given the past).
 Then `ganforge eval RUN` on 1,000 generated phrases against the phrases of the held-out chorales (10% of the
 chorales, never trained on): FD and precision / recall in the `chorale-phrases` features (a CNN trained on the
@@ -14,7 +14,7 @@ training chorales to tell real phrases from corrupted ones) beside the real-vs-r
 held-out phrases, the same n on both sides); the per-voice statistics (empty bars, pitch classes per bar,
 polyphony, pitch-class entropy, scale consistency) beside the held-out phrases' own, tonal distance and voice
 crossings; memorisation (per sample, the largest share of its note onsets found at the same place in one training
-phrase). Speed: training phrases per second and sampling phrases per second (G_ema, thresholded rolls). Seeds
+phrase). Speed: training phrases per second and sampling phrases per second (the sampler network, 0 / 1 rolls). Seeds
 default to 100-102, not the ones the presets were set with. Results: benchmarks/results/music_chorales.json;
 docs/benchmarks.md section `music-chorales`.
 """
