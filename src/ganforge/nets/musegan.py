@@ -13,9 +13,10 @@ between, a sigmoid at the end. Binarisation (``binarize``, in training only; the
 0.5): ``none`` (D sees probabilities), ``hard`` (deterministic: 1 where p > 0.5) or ``bernoulli`` (stochastic: 1
 with probability p), both with the straight-through estimator (the gradient of the output is passed to p).
 
-Discriminator: the tracks are the channels of a 3-D convolution over (bars, steps, pitches): pitch (kernel and
-stride 12, then P/12), time (kernel and stride 4, then S/4), bars (all of them) with widths w, 2w, 2w, 4w, 4w,
-LeakyReLU 0.2, then a dense score. Spectral norm with model.d_norm=spectral; packing multiplies the channels.
+Discriminator: the tracks, and their onsets (1 where a cell sounds and the step before did not, so D sees where
+notes start and how long they last), are the channels of a 3-D convolution over (bars, steps, pitches): pitch
+(kernel and stride 12, then P/12), time (kernel and stride 4, then S/4), bars (all of them) with widths w, 2w, 2w,
+4w, 4w, LeakyReLU 0.2, then a dense score. Spectral norm with model.d_norm=spectral; packing multiplies the channels.
 """
 from __future__ import annotations
 
@@ -112,14 +113,15 @@ class MuseDiscriminator(nn.Module):
         check_shape(bars, steps, pitches)
         self.bars, self.steps = bars, steps
         sn, w = norm == "spectral", width
-        spec = [(tracks * pack, w, (1, 1, 12)), (w, 2 * w, (1, 1, pitches // 12)), (2 * w, 2 * w, (1, 4, 1)),
+        spec = [(2 * tracks * pack, w, (1, 1, 12)), (w, 2 * w, (1, 1, pitches // 12)), (2 * w, 2 * w, (1, 4, 1)),
                 (2 * w, 4 * w, (1, steps // 4, 1)), (4 * w, 4 * w, (bars, 1, 1))]
         self.convs = nn.ModuleList(maybe_sn(nn.Conv3d(i, o, k, k), sn) for i, o, k in spec)
         self.head = maybe_sn(nn.Linear(4 * w, 1), sn)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         B, C, T, P = x.shape
-        h = x.view(B, C, self.bars, self.steps, P)                                   # (B, K, bars, S, P)
+        onsets = F.relu(x - F.pad(x, (0, 0, 1, 0))[:, :, :-1])                      # where notes start
+        h = torch.cat([x, onsets], 1).view(B, 2 * C, self.bars, self.steps, P)      # (B, 2K, bars, S, P)
         for conv in self.convs:
             h = F.leaky_relu(conv(h), 0.2)
         return self.head(h.flatten(1)).squeeze(1)                                    # (B,)
