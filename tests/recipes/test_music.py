@@ -129,6 +129,8 @@ def test_without_the_optional_packages_one_line_says_how_to_install(monkeypatch)
     monkeypatch.setitem(sys.modules, "mido", None)
     with pytest.raises(ConfigError, match=r"pip install 'ganforge\[music\]'"):
         need("mido")
+    with pytest.raises(ConfigError, match=r"needs? the mido package: pip install 'ganforge\[music\]'"):
+        midi_bytes(np.zeros((1, 1, 4, 12), np.uint8), {"steps_per_beat": 4, "pitch_low": 60, "tempo": 100.0})
 
 
 # ------------------------------------------------------------------------------------------------ metrics
@@ -206,6 +208,30 @@ def test_midi_round_trip_and_the_builtin_synthesiser(tmp_path, monkeypatch):
     with pytest.raises(GanforgeError, match="apt-get install fluidsynth fluid-soundfont-gm"):
         which_synth("fluidsynth")
     assert which_synth("auto") == "builtin"
+
+
+def test_fluidsynth_renders_when_installed(tmp_path, monkeypatch):
+    """A stand-in fluidsynth on PATH: it checks it was given the soundfont and a MIDI file, and writes a WAV where -F
+    points."""
+    import ganforge.core.synth as synth
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "fluidsynth"
+    fake.write_text(f"#!{sys.executable}\nimport sys, wave\na = sys.argv[1:]\n"
+                    "assert a[-2].endswith('gm.sf2') and open(a[-1], 'rb').read(4) == b'MThd'\n"
+                    "w = wave.open(a[a.index('-F') + 1], 'wb')\n"
+                    "w.setnchannels(2); w.setsampwidth(2); w.setframerate(int(a[a.index('-r') + 1]))\n"
+                    "w.writeframes(bytes(400)); w.close()\n")
+    fake.chmod(0o755)
+    (tmp_path / "gm.sf2").write_bytes(b"sf2")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(synth, "SOUNDFONT", str(tmp_path / "gm.sf2"))
+    x = np.zeros((1, 1, 16, 12), np.uint8)
+    x[0, 0, :8, 0] = 1
+    out = {"steps_per_beat": 4, "pitch_low": 60, "tempo": 100.0, "programs": [19], "rate": 22050, "synth": "auto"}
+    data = synth.render_wav(x, out)
+    assert data[:4] == b"RIFF" and synth.which_synth("auto") == "fluidsynth"
+    with wave.open(__import__("io").BytesIO(data)) as w:
+        assert (w.getframerate(), w.getnchannels()) == (22050, 2)
 
 
 # ------------------------------------------------------------------------------------------------ networks

@@ -11,6 +11,7 @@ imported (recipes/music.py), which every command that writes samples does first.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import shutil
@@ -19,13 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GanforgeError, write_failed
+from .errors import ConfigError, GanforgeError, write_failed
 from .registry import WRITERS
 from .writers import write_bytes, write_png_grid
 
 TPB, VELOCITY = 480, 80
+INSTALL = "pip install 'ganforge[music]'"
 COLOURS = np.array([[214, 39, 40], [31, 119, 180], [44, 160, 44], [148, 103, 189], [255, 127, 14],
                     [140, 86, 75], [227, 119, 194], [127, 127, 127]], dtype=np.uint8)
+
+
+def need(module: str):
+    """Import an optional dependency of the music modality (mido, music21), or one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"music scores need the {module} package: {INSTALL}") from None
 
 
 def notes_of(roll: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -46,7 +56,7 @@ def _channels(tracks: int) -> list[int]:
 
 def midi_bytes(rolls: np.ndarray, out: dict[str, Any], gap_bars: int = 1) -> bytes:
     """One MIDI file of the phrases ``rolls`` (N, tracks, steps, pitches), one after another."""
-    import mido
+    mido = need("mido")
     q, low = int(out["steps_per_beat"]), int(out["pitch_low"])
     tracks, steps = rolls.shape[1], rolls.shape[2]
     per_step = TPB // q
@@ -121,4 +131,5 @@ def write_pianoroll_grid(path: str, out: dict[str, Any], nrow: int | None = None
     write_png_grid(path, {"x": roll_pictures(rolls, 4 * int(out["steps_per_beat"]))}, nrow=nrow or 4)
 
 
-__all__ = ["notes_of", "midi_bytes", "roll_pictures", "write_midi", "write_midi_folder", "write_pianoroll_grid"]
+__all__ = ["need", "INSTALL", "notes_of", "midi_bytes", "roll_pictures", "write_midi", "write_midi_folder",
+           "write_pianoroll_grid"]

@@ -15,25 +15,16 @@ music21 and mido are optional: without them a music command says how to install 
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import DataError
+from ..core.midi import INSTALL, need
 
-INSTALL = "pip install 'ganforge[music]'"
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 DRUMS = 9   # MIDI channel 10, counted from 0
-
-
-def need(module: str):
-    """Import an optional dependency of the music modality, or one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ConfigError(f"music scores need the {module} package: {INSTALL}") from None
 
 
 @dataclass
