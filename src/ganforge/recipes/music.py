@@ -209,7 +209,8 @@ class MusicRecipe(GANRecipe):
     def eval_samples(self, data, n: int, seed: int):
         """Generated phrases against the held-out scores' phrases (the training phrases when none are held out)."""
         from ..data.music import load_part
-        real = load_part(self.cfg, self.cfg.train.seed, "test") if self.settings().holdout > 0 else data
+        held = int(self.data_info.get("held_out_scores", 0)) > 0
+        real = load_part(self.cfg, self.cfg.train.seed, "test") if held else data
         self._train_x = data.x
         return real.x, self.generate(self.sample_inputs(n, seed=seed)), {"real_labels": None}
 
