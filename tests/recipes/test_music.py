@@ -32,15 +32,16 @@ SMALL = ["model.g_width=4", "model.d_width=4", "music.latent=4", "music.mle_hidd
          "music.holdout=0"]
 
 
-def write_midi(path, bars=6, meter=(4, 4), parts=4, transpose=0, notes=True):
-    """Four voices of whole-bar chords (soprano an octave up, bass two down), one track and channel each."""
+def write_midi(path, bars=6, meter=(4, 4), parts=4, transpose=0, notes=True, voicing=0, start=0):
+    """Four voices of whole-bar chords (soprano an octave up on the root, bass two down), one track and channel each;
+    ``voicing`` rotates the chord tones of the lower three voices, ``start`` the bar the progression starts on."""
     mid = mido.MidiFile(type=1, ticks_per_beat=480)
     mid.tracks.append(mido.MidiTrack([mido.MetaMessage("time_signature", numerator=meter[0], denominator=meter[1])]))
     offsets = (12, 0, -12, -24)
     for k in range(parts):
         track, now = mido.MidiTrack(), 0
         for b in range(bars if notes else 0):
-            pitch = PROGRESSION[b % 4][k % 3] + offsets[k] + transpose
+            pitch = PROGRESSION[(b + start) % 4][(k + voicing) % 3 if k else 0] + offsets[k] + transpose
             track += [mido.Message("note_on", channel=k, note=pitch, velocity=80, time=b * 1920 - now),
                       mido.Message("note_off", channel=k, note=pitch, velocity=0, time=1920)]
             now = (b + 1) * 1920
@@ -57,8 +58,8 @@ def cache(tmp_path, monkeypatch):
 def folder(tmp_path):
     root = tmp_path / "scores"
     root.mkdir()
-    for i in range(4):
-        write_midi(root / f"s{i}.mid", transpose=(0, -5, 2, 5)[i])     # C, G, D and F major
+    for i in range(4):        # C, G, D and F major; s3 is s0 from its second bar, so they share two phrases
+        write_midi(root / f"s{i}.mid", transpose=(0, -5, 2, 5)[i], voicing=(0, 1, 2, 0)[i], start=(0, 0, 0, 1)[i])
     return root
 
 
@@ -84,8 +85,10 @@ def test_scores_become_phrases_in_c_on_the_grid(folder):
     info = ds.info()
     assert ds.x.shape == (12, 4, 64, 48) and info["kind"] == "pianoroll"     # 4 scores x 3 phrases (6 bars, hop 1)
     assert info["scores"] == 4 and info["phrases"] == 12 and info["notes_out_of_range"] == 0
-    first = ds.x[0]                                   # s0, bars 1-4: every score was moved to C, so all are equal
-    assert all(torch.equal(ds.x[3 * i], first) for i in range(4))
+    first = ds.x[0]                                                          # s0, bars 1-4
+    pcs = (ds.x.sum((0, 1, 2)).nonzero()[:, 0] + 36) % 12
+    assert set(pcs.tolist()) <= {0, 2, 4, 5, 7, 9, 11}                        # all moved to C: no F#, C# or A#
+    assert torch.equal(ds.x[1], ds.x[9]) and torch.equal(ds.x[2], ds.x[10])  # s3 repeats s0 (in F, then moved)
     assert first[0, :16].nonzero()[:, 1].unique().tolist() == [72 - 36]     # soprano C5 through the first bar
     assert first[3, 16:32].nonzero()[:, 1].unique().tolist() == [41 - 36]   # bass F2 in the second
     assert first.sum().item() == 4 * 64                                      # one note per voice per step
@@ -93,12 +96,22 @@ def test_scores_become_phrases_in_c_on_the_grid(folder):
 
 
 def test_hold_out_is_by_score_and_seeded(folder):
-    train = load_dataset(music_cfg(folder, holdout=0.25), seed=0)
-    test = load_part(music_cfg(folder, holdout=0.25), 0, "test")
-    assert len(train) == 9 and len(test) == 3 and set(train.extra["owner"].tolist()).isdisjoint(
-        test.extra["owner"].tolist())
-    again = load_part(music_cfg(folder, holdout=0.25), 5, "test")           # the run seed does not move it
-    assert torch.equal(again.extra["owner"], test.extra["owner"])
+    from ganforge.data.music import score_groups
+    x = torch.zeros(4, 1, 2, 2)
+    x[1, 0, 0, 0] = x[3, 0, 0, 0] = 1
+    assert score_groups(x, torch.tensor([0, 1, 2, 3]), 5).tolist() == [0, 1, 0, 1, 4]   # equal phrases join
+    sides = []
+    for split_seed in range(6):
+        cfg = music_cfg(folder, holdout=0.34, split_seed=split_seed)
+        train, test = load_dataset(cfg, seed=0), load_part(cfg, 0, "test")
+        tr, te = set(train.extra["owner"].tolist()), set(test.extra["owner"].tolist())
+        assert tr.isdisjoint(te) and len(tr | te) == 4 and len(train) + len(test) == 12
+        assert {0, 3} <= tr or {0, 3} <= te                                   # s0 and s3 share phrases: one side
+        assert not any(torch.equal(a, b) for a in test.x for b in train.x)
+        sides.append(te)
+        again = load_part(cfg, 5, "test")                                     # the run seed does not move it
+        assert torch.equal(again.extra["owner"], test.extra["owner"])
+    assert len({tuple(sorted(s)) for s in sides}) > 1                         # music.split_seed does
 
 
 def test_bad_scores_are_one_clear_line_or_counted(folder, tmp_path):

@@ -13,11 +13,12 @@ counted. Two notes of one pitch that touch merge into one (a piano-roll cannot t
 Refused with one line naming the file (or, with music.on_bad=skip, skipped and counted in data.json): a file that
 cannot be read, a file with no notes, a time signature outside music.meters, the wrong number of parts.
 
-Held-out scores: a seeded share (music.holdout, seed music.split_seed) of the SCORES, never of phrases, so no
-held-out phrase overlaps a training one; training never sees them and evaluation compares with them. The labels y
-are the mode of each phrase's score (0 major, 1 minor). Parsed rolls are cached (data/cache.py, GANFORGE_CACHE),
-keyed by the files (path, size, modification time), the music21 version and the settings, so a second run does
-not parse again.
+Held-out scores: a seeded share (music.holdout, seed music.split_seed) of the SCORES, never of phrases; scores that
+have an identical phrase (in the chorales, one harmonisation filed under two numbers) form one group and are held
+out together, so no held-out phrase is also a training phrase; training never sees them and evaluation compares
+with them. The labels y are the mode of each phrase's score (0 major, 1 minor). Parsed rolls are cached
+(data/cache.py, GANFORGE_CACHE), keyed by the files (path, size, modification time), the music21 version and the
+settings, so a second run does not parse again.
 """
 from __future__ import annotations
 
@@ -129,12 +130,29 @@ def _said(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
-def held_scores(n: int, s) -> np.ndarray:
-    """(n,) bool: the scores held out, a seeded share music.holdout of them (by score, never by phrase)."""
-    held = np.zeros(n, dtype=bool)
-    k = int(round(s.holdout * n))
-    held[np.random.default_rng(s.split_seed).permutation(n)[:k]] = True
-    return held
+def score_groups(x: torch.Tensor, owner: torch.Tensor, n: int) -> np.ndarray:
+    """(n,) group of each score: scores with an identical phrase (one harmonisation filed twice, a shared
+    movement) are one group, so a split by group never puts a phrase on both sides."""
+    parent = list(range(n))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+    first: dict[bytes, int] = {}
+    for roll, i in zip(x.numpy(), owner.tolist()):
+        j = first.setdefault(roll.tobytes(), i)
+        parent[root(i)] = root(j)
+    return np.array([root(i) for i in range(n)])
+
+
+def held_scores(groups: np.ndarray, s) -> np.ndarray:
+    """(n,) bool: the scores held out: a seeded share music.holdout of the groups of scores (score_groups), never
+    of phrases."""
+    names = np.unique(groups)
+    k = int(round(s.holdout * len(names)))
+    return np.isin(groups, names[np.random.default_rng(s.split_seed).permutation(len(names))[:k]])
 
 
 def _settings_key(s) -> dict:
@@ -164,7 +182,7 @@ def load_music(cfg, seed: int, path: str, part: str = "train", chorales: bool = 
     items, key = chorale_items(s) if chorales else folder_items(path, s)
     t = cached({"kind": "music-rolls-v1", **key, "settings": _settings_key(s)}, lambda: parse_all(items, s))
     counts = dict(zip(COUNTS, t["counts"].tolist()))
-    held = held_scores(len(items), s)
+    held = held_scores(score_groups(t["x"], t["owner"], len(items)), s)
     mask = torch.from_numpy(held)[t["owner"]] == (part == "test")
     if not bool(mask.any()):
         raise DataError(f"no {'held-out' if part == 'test' else 'training'} phrases (music.holdout={s.holdout} "
@@ -196,5 +214,5 @@ register_source("music", Source(lambda cfg, seed, path: load_music(cfg, seed, pa
 register_source("chorales", Source(lambda cfg, seed, path: load_music(cfg, seed, path, chorales=True),
                                    kind="pianoroll", finish=False))
 
-__all__ = ["load_music", "load_part", "list_scores", "phrases_of", "parse_all", "held_scores", "bar_steps",
-           "SCORE_EXTS", "COUNTS"]
+__all__ = ["load_music", "load_part", "list_scores", "phrases_of", "parse_all", "held_scores", "score_groups",
+           "bar_steps", "SCORE_EXTS", "COUNTS"]
