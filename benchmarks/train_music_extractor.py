@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=2000)
     a = ap.parse_args()
+    prov = provenance(vars(a))     # before the weights file is rewritten, which would mark the tree as changed
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     cfg = resolve_config("chorales")
@@ -73,7 +74,7 @@ def main() -> None:
             "seed": a.seed, "train_seconds": round(time.perf_counter() - t0),
             "script": "benchmarks/train_music_extractor.py",
             "data": "music21 Bach chorales, `chorales` preset, training chorales; test: held-out chorales",
-            "sha256": file_sha256(path), "provenance": provenance(vars(a))}
+            "sha256": file_sha256(path), "provenance": prov}
     with open(os.path.join(OUT, "chorale-phrases.json"), "w") as f:
         json.dump(card, f, indent=1)
     print(f"test accuracy {acc:.3f} (train {train_acc:.3f}, chance {1 / len(CLASSES):.2f}); wrote {path}")
