@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/music_chorales.py [--arms gan,mle] [--seeds 100 101 102] [--steps N] [--jobs 1]
 
-Each (arm, seed) trains a preset for --steps steps (default: the preset's, 5,000 of batch 32) on the phrases of
+Each (arm, seed) trains a preset for --steps steps (default: the preset's, 4,000 of batch 32) on the phrases of
 the training chorales (music21's Bach chorales in 4/4 with four voices, transposed to C major / A minor, 16th-note
 grid, 4 bars, a phrase every bar):
 - gan: the `chorales` preset (MuseGAN-class G with shared / private and time-independent / time-dependent latents,
