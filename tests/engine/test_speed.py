@@ -94,3 +94,17 @@ def test_train_device_shortcut(capsys):
     from ganforge.cli import main
     assert main(["train", "digits", "--device", "cpu", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["train"]["device"] == "cpu"
+
+
+def test_only_2d_convolutions_go_channels_last():
+    """A network with 3-D convolutions (piano-rolls, video) beside a 2-D one: the 2-D weights turn NHWC, the
+    3-D ones are left as they are (converting a rank-5 weight to channels_last raises)."""
+    from torch import nn
+
+    from ganforge.engine.speed import use_channels_last
+    nets = {"G": nn.Sequential(nn.Conv2d(2, 4, 3), nn.Linear(4, 4)), "D": nn.Sequential(nn.Conv3d(2, 4, 3))}
+    assert use_channels_last(nets, None, torch.device("cpu"))
+    assert nets["G"][0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not nets["G"][0].weight.is_contiguous()
+    assert nets["D"][0].weight.is_contiguous()
+    nets["D"](torch.randn(2, 2, 5, 5, 5))          # and D still runs

@@ -150,7 +150,7 @@ ARCHS = Registry("network architecture", scan=("ganforge.nets",))   # name -> ne
 LOSSES = Registry("loss", scan=("ganforge.losses",))                # name -> losses.LossSpec
 METRICS = Registry("metric", scan=("ganforge.metrics",))            # name -> metrics.registry.MetricSpec
 EXTRACTORS = Registry("feature extractor", scan=("ganforge.metrics",))  # name -> metrics.extractors.ExtractorSpec
-WRITERS = Registry("sample writer", scan=("ganforge.core.writers",))    # name -> core.writers.Writer
+WRITERS = Registry("sample writer", scan=("ganforge.core",))      # name -> core.writers.Writer
 EVALUATORS = Registry("evaluator", scan=("ganforge.evaluation",))   # name -> evaluation.Evaluator
 
 ALL = {"recipes": RECIPES, "sections": SECTIONS, "presets": PRESETS, "sources": SOURCES, "archs": ARCHS,

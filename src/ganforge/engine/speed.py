@@ -27,8 +27,10 @@ def use_channels_last(nets: dict[str, nn.Module], batches, device: torch.device,
     on = mode == "on" or (mode == "auto" and device.type == "cpu" and has_convs(nets))
     if not on:
         return False
-    for net in nets.values():
-        net.to(memory_format=torch.channels_last)
+    for net in nets.values():   # the 2-D convolutions only: a 3-D one (video, piano-roll) has no NHWC layout
+        for m in net.modules():
+            if isinstance(m, _CONVS):
+                m.to(memory_format=torch.channels_last)
     if batches is not None:
         batches.channels_last()  # image batches arrive as (N, C, H, W) values with NHWC strides
     return True
