@@ -153,6 +153,7 @@ def main() -> None:
     ap.add_argument("--adv-reinforce", type=int, default=750)
     ap.add_argument("--n", type=int, default=10000, help="samples per temperature")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="more overrides for every run")
+    ap.add_argument("--name", default="", help="rows named 'METHOD (NAME)', apart from the method's")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--render", action="store_true")
     a = ap.parse_args()
@@ -165,6 +166,8 @@ def main() -> None:
             for f in futures:
                 row = f.result()
                 row["provenance"] = prov
+                if a.name:
+                    row["method"] = f"{row['method']} ({a.name})"
                 store_rows(RESULTS, [row], ("method", "seed", "steps", "pretrain"))
                 print(row["method"], row["seed"], [(r["temperature"], round(r["nll_oracle"], 3),
                                                     round(r["nll_test"], 3)) for r in row["rows"]], flush=True)
