@@ -153,3 +153,18 @@ def test_cli_train_sample_eval(tmp_path, capsys):
                  "--discrete", "colour", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "colour" in err[-1]
+
+
+def test_reuse_fakes_saves_one_g_pass_per_iteration(monkeypatch):
+    """By default D's step judges the rows G's step made; tabular.reuse_fakes=false runs G again for D."""
+    from ganforge.nets.tabular import TabularGenerator
+    calls = []
+    forward = TabularGenerator.forward
+    monkeypatch.setattr(TabularGenerator, "forward", lambda self, x: calls.append(self.training) or forward(self, x))
+    counts = {}
+    for reuse in (True, False):
+        calls.clear()
+        sets = {**TINY, "optim.n_critic": 1, "train.sample_every": 0, "tabular.reuse_fakes": reuse}
+        TabularGAN(steps=6, overrides=sets).fit(frame(), discrete_columns=["income"], target="income")
+        counts[reuse] = sum(calls)       # forwards of the trained G (G_ema is in eval mode)
+    assert counts == {True: 6, False: 12}

@@ -52,6 +52,7 @@ class TabularConfig:
     dropout: float = 0.5        # dropout after each hidden layer of D
     pool: int = 2               # training-by-sampling pool, as a multiple of the rows
     clip: bool = True           # clip sampled numbers to the range seen in training
+    reuse_fakes: bool = True    # D's step judges the rows G made in the same iteration (False: G runs again)
 
 
 
@@ -203,7 +204,7 @@ class TabularRecipe(Recipe):
 
     def phases(self) -> list[Phase]:
         # G first: the critic step of the same iteration then reuses G's rows (one G update old)
-        # instead of running G again, a fifth of the work of an iteration.
+        # instead of running G again, a fifth of the work of an iteration (tabular.reuse_fakes).
         return [Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic),
                 Phase("D", "D", ("D",), self.d_step)]
 
@@ -253,7 +254,8 @@ class TabularRecipe(Recipe):
     def g_step(self, batch: Batch, step: int):
         cond = self._onehot(batch.y, batch.x.shape[0])
         raw, fake = self._fake(cond)
-        self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
+        if self.settings().reuse_fakes:
+            self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
         real_scores = None
         if is_relativistic(self.cfg.loss.kind):   # relativistic losses compare with real rows under the same condition
             with torch.no_grad():
