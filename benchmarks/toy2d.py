@@ -41,6 +41,8 @@ BASELINE = {"loss.kind": "ns", "model.pack": "1", "model.mbstd": "0", "model.d_n
 ROWS: dict[str, tuple[str, dict[str, str]]] = {
     "baseline": ("plain non-saturating GAN", {}),
     "pack4": ("PacGAN, pack 4", {"model.pack": "4"}),
+    "pack4-x4": ("PacGAN, pack 4, 4x the batch (as many packs per step as the baseline has samples)",
+                 {"model.pack": "4", "train.batch": "x4"}),
     "mbstd": ("minibatch stddev, group 4", {"model.mbstd": "4"}),
     "r1": ("R1 gamma 0.1, lazy every 4", {"reg.r1": "0.1", "reg.interval": "4"}),
     "gp": ("WGAN-GP lambda 0.1, wgan loss, 5 D steps per G step",
@@ -64,6 +66,8 @@ def overrides(data: str, row: str, extra: list[str]) -> list[str]:
     ov = {} if row in ("preset", "preset-fresh", "real") else dict(BASELINE)
     for k, v in ROWS[row][1].items():
         ov[k] = v
+    if ov.get("train.batch") == "x4":
+        ov["train.batch"] = str(4 * resolve(data, {}).train.batch)
     if ov.get("reg.inst_noise") == "AUTO":
         steps = resolve(data, {}).train.steps
         ov["reg.inst_noise"], ov["reg.inst_noise_steps"] = str(NOISE[data]), str(steps // 2)
