@@ -3,8 +3,8 @@
 - ``gif-grid``: one animated GIF (Pillow) whose frame t is the grid of every clip's frame t, looping forever.
 - ``frame-strip``: one PNG, a row per clip, its frames left to right.
 - ``mp4-grid``: the same grid as ``gif-grid`` as an H.264 MP4 (imageio with imageio-ffmpeg's own ffmpeg).
-- ``clip-folder``: a new folder with one file per clip (``0000.gif`` or ``0000-<label>.mp4``), in ``out["format"]``
-  (gif | mp4), built beside it and renamed into place whole.
+- ``clip-folder``: a new folder with one file per clip at its own size (``0000.gif`` or ``0000-<label>.mp4``), in
+  ``out["format"]`` (gif | mp4), built beside it and renamed into place whole.
 """
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ def grid_frames(x: np.ndarray, nrow: int | None = None) -> list:
     from .render import grid_image
     nrow = nrow or max(1, int(math.ceil(math.sqrt(len(x)))))
     return [grid_image(np.ascontiguousarray(x[:, :, t]), nrow) for t in range(x.shape[2])]
+
+
+def clip_frames(clip: np.ndarray) -> list:
+    """One clip (C, T, H, W) uint8 -> T PIL images at its own size (no border, no scaling)."""
+    from PIL import Image
+    c = clip.shape[0]
+    return [Image.fromarray(np.ascontiguousarray(clip[0, t] if c == 1 else clip[:, t].transpose(1, 2, 0)))
+            for t in range(clip.shape[1])]
 
 
 def gif_bytes(frames: list, fps: float) -> bytes:
@@ -91,7 +99,7 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
     try:
         fps, y = float(out.get("fps", 8)), out.get("y")
         for i, clip in enumerate(out["x"]):
-            frames = grid_frames(clip[None], 1)
+            frames = clip_frames(clip)
             name = os.path.join(tmp, f"{i:04d}{'' if y is None else f'-{int(y[i])}'}.{fmt}")
             if fmt == "gif":
                 with open(name, "wb") as f:
@@ -107,5 +115,5 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["write_gif_grid", "write_mp4_grid", "write_frame_strip", "write_clip_folder", "grid_frames", "gif_bytes",
-           "CLIP_FORMATS"]
+__all__ = ["write_gif_grid", "write_mp4_grid", "write_frame_strip", "write_clip_folder", "grid_frames", "clip_frames",
+           "gif_bytes", "CLIP_FORMATS"]

@@ -115,7 +115,7 @@ def load_video_folder(cfg, seed: int, path: str) -> Dataset:
     if cfg.data.limit and cfg.data.limit < len(x):
         x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:cfg.data.limit].sort().values]
     meta = {"frames": s.frames, "fps": s.fps, "videos": len(files), "stride": s.stride, "part": "train"}
-    return Dataset(x=x, y=None, kind="video", name=path, value_range=(0.0, 255.0), meta=meta)
+    return Dataset(x=x, y=None, kind="video", name=path, value_range=(0.0, 255.0), class_names=None, meta=meta)
 
 
 def _is_video_folder(path: str) -> bool:

@@ -58,7 +58,8 @@ class Conv3dGenerator(nn.Module):
         self.z_dim, self.num_classes, self.frames = z_dim, num_classes, frames
         self.base = (4 * width, frames // 8, size // 8, size // 8)
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
-        self.fc = dcgan_init_(nn.Linear(z_dim * (2 if num_classes else 1), 4 * width * (frames // 8) * (size // 8) ** 2))
+        cells = (frames // 8) * (size // 8) ** 2
+        self.fc = dcgan_init_(nn.Linear(z_dim * (2 if num_classes else 1), 4 * width * cells))
         widths = [4 * width, 2 * width, width]
         self.norms = nn.ModuleList(nn.BatchNorm3d(c) for c in widths)
         self.ups = nn.ModuleList(dcgan_init_(nn.ConvTranspose3d(a, b, 4, 2, 1, bias=False))
@@ -83,7 +84,8 @@ class VideoDiscriminator(nn.Module):
             raise ConfigError(f"the video discriminator needs video.frames and video.size divisible by 8, got "
                               f"{frames} and {size}")
         sn, widths = norm == "spectral", [channels, width, 2 * width, 4 * width]
-        self.convs = nn.ModuleList(maybe_sn(dcgan_init_(nn.Conv3d(a, b, 4, 2, 1)), sn) for a, b in zip(widths, widths[1:]))
+        self.convs = nn.ModuleList(maybe_sn(dcgan_init_(nn.Conv3d(a, b, 4, 2, 1)), sn)
+                                   for a, b in zip(widths, widths[1:]))
         self.norms = nn.ModuleList(nn.BatchNorm3d(b) if norm == "batch" and i else nn.Identity()
                                    for i, b in enumerate(widths[1:]))
         self.in_shape = (channels, frames, size, size)

@@ -192,7 +192,8 @@ class VideoRecipe(Recipe):
     def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
                       conditions: dict | None = None) -> dict:
         """z (and per-frame noise eps, drawn after z from the same seed) for ``n`` clips from one seed or one per
-        seed; conditions: ``label``, ``frames`` (longer or shorter clips, MoCoGAN only), ``format``."""
+        seed; conditions: ``label``, ``frames`` (longer or shorter clips, MoCoGAN only), ``format``. The noise is drawn
+        frame after frame, so a longer clip from the same seeds begins with the shorter one."""
         cond = conditions or {}
         frames = int(cond.get("frames") or self.frames)
         if frames != self.frames and not self.recurrent:
@@ -208,7 +209,7 @@ class VideoRecipe(Recipe):
             eps = torch.stack([torch.randn(frames, noise, generator=g) for g in gens])
         else:
             z = torch.randn(n, self.z_dim, generator=gens[0])
-            eps = torch.randn(n, frames, noise, generator=gens[0])
+            eps = torch.randn(frames, n, noise, generator=gens[0]).transpose(0, 1)   # drawn time-major
         out: dict = {"z": z.to(self.device)}
         if self.recurrent:
             out["eps"] = eps.to(self.device)
