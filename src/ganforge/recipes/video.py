@@ -23,7 +23,7 @@ import torch
 from ..core import video as _video_writers  # noqa: F401  (register the GIF / MP4 writers)
 from ..core.errors import ConfigError
 from ..losses import g_loss, is_relativistic
-from ..losses.regularizers import smoothed_d_loss
+from ..losses.regularizers import add_noise, instance_noise_std, smoothed_d_loss
 from ..nets.dcgan import DCGANDiscriminator
 from ..nets.video import Conv3dGenerator, MoCoGenerator, VideoDiscriminator
 from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
@@ -134,8 +134,11 @@ class VideoRecipe(Recipe):
         idx = t.view(N, 1, k, 1, 1).expand(N, C, k, H, W)
         return clips.gather(2, idx).transpose(1, 2).reshape(N * k, C, H, W)
 
-    def _scores(self, clips: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(video scores (N,), image scores (N * k,) or None)."""
+    def _scores(self, clips: torch.Tensor, y: torch.Tensor | None,
+                step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(video scores (N,), image scores (N * k,) or None); both Ds see instance noise (reg.inst_noise)."""
+        reg = self.cfg.reg
+        clips = add_noise(clips, instance_noise_std(reg.inst_noise, step, reg.inst_noise_steps), self.gen)
         video = self.nets["D"](clips, y)
         if "D_img" not in self.nets:
             return video, None
@@ -149,8 +152,8 @@ class VideoRecipe(Recipe):
         inputs = self._latents(batch.x.shape[0], self.frames)
         with torch.no_grad():
             fake = self._run_g(self.nets["G"], inputs)
-        rv, ri = self._scores(batch.x, y_real)
-        fv, fi = self._scores(fake, inputs.get("y"))
+        rv, ri = self._scores(batch.x, y_real, step)
+        fv, fi = self._scores(fake, inputs.get("y"), step)
         loss_v = smoothed_d_loss(kind, rv, fv, smooth)
         stats = {"loss_D_video": loss_v.detach(), "D_real": rv.detach().mean(), "D_fake": fv.detach().mean()}
         loss = loss_v
@@ -164,11 +167,11 @@ class VideoRecipe(Recipe):
     def g_step(self, batch: Batch, step: int):
         kind = self.cfg.loss.kind
         inputs = self._latents(batch.x.shape[0], self.frames)
-        fv, fi = self._scores(self._run_g(self.nets["G"], inputs), inputs.get("y"))
+        fv, fi = self._scores(self._run_g(self.nets["G"], inputs), inputs.get("y"), step)
         rv = ri = None
         if is_relativistic(kind):   # G's loss compares with a real batch, scored by D as it is now
             with torch.no_grad():
-                rv, ri = self._scores(batch.x, batch.y if self.num_classes else None)
+                rv, ri = self._scores(batch.x, batch.y if self.num_classes else None, step)
         loss_v = g_loss(kind, fv, rv)
         stats = {"loss_G_video": loss_v.detach()}
         loss = loss_v
