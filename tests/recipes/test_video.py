@@ -205,9 +205,10 @@ def test_mocogan_trains_resumes_samples_longer_clips_and_writes_files(datasets_d
 
 
 def test_3d_baseline_and_conditional_runs_and_eval_and_report(datasets_dir, tmp_path):
-    base = ganforge.train("moving-mnist-3d", out=str(tmp_path / "3d"), steps=2, overrides=SMALL)
+    base = ganforge.train("moving-mnist-3d", out=str(tmp_path / "3d"), steps=2, overrides=SMALL + ["model.mbstd=2"])
     g = ganforge.load(base.run_dir)
     assert type(g.recipe.nets["G"]).__name__ == "Conv3dGenerator" and g.sample(2).shape == (2, 1, 8, 16, 16)
+    assert g.recipe.nets["D"].mbstd is not None and g.recipe.nets["D_img"].features[-1].group_size == 2
     with pytest.raises(ConfigError, match="exactly 8 frames"):
         g.sample(2, frames=16)
     cond = ganforge.train("moving-mnist", out=str(tmp_path / "cond"), steps=2,

@@ -9,7 +9,8 @@
   a dense layer to a (4w, T/8, H/8, W/8) block and three transposed 3-D convolutions (kernel 4, stride 2) that double
   time and space, batch norm and ReLU between, tanh at the end. Its clips have exactly the trained length.
 - ``VideoDiscriminator`` (MoCoGAN's D_V): three 3-D convolutions (kernel 4, stride 2, padding 1: time and space
-  halve), LeakyReLU 0.2, spectral norm with model.d_norm=spectral, then a projection head (Miyato & Koyama 2018)
+  halve), LeakyReLU 0.2, spectral norm with model.d_norm=spectral, with model.mbstd > 0 a minibatch standard
+  deviation map (Karras et al. 2018), then a projection head (Miyato & Koyama 2018)
   for class-conditional runs. The image discriminator D_I on single frames is the DCGAN discriminator.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 
 from ..core.errors import ConfigError
 from .dcgan import DCGANGenerator
-from .layers import ProjectionHead, dcgan_init_, maybe_sn, need_labels
+from .layers import MinibatchStdDev, ProjectionHead, dcgan_init_, maybe_sn, need_labels
 
 
 class MoCoGenerator(nn.Module):
@@ -78,7 +79,7 @@ class Conv3dGenerator(nn.Module):
 
 class VideoDiscriminator(nn.Module):
     def __init__(self, channels: int, frames: int, size: int, width: int, norm: str = "spectral",
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, mbstd: int = 0) -> None:
         super().__init__()
         if frames % 8 or size % 8:
             raise ConfigError(f"the video discriminator needs video.frames and video.size divisible by 8, got "
@@ -89,7 +90,8 @@ class VideoDiscriminator(nn.Module):
         self.norms = nn.ModuleList(nn.BatchNorm3d(b) if norm == "batch" and i else nn.Identity()
                                    for i, b in enumerate(widths[1:]))
         self.in_shape = (channels, frames, size, size)
-        self.head = ProjectionHead(4 * width * (frames // 8) * (size // 8) ** 2, num_classes, sn)
+        self.mbstd = MinibatchStdDev(mbstd) if mbstd > 0 else None
+        self.head = ProjectionHead((4 * width + (mbstd > 0)) * (frames // 8) * (size // 8) ** 2, num_classes, sn)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         if tuple(x.shape[1:]) != self.in_shape:
@@ -98,6 +100,8 @@ class VideoDiscriminator(nn.Module):
         h = x
         for conv, norm in zip(self.convs, self.norms):
             h = nn.functional.leaky_relu(norm(conv(h)), 0.2)                          # time and space halve
+        if self.mbstd is not None:
+            h = self.mbstd(h)                                                         # + the batch's spread
         return self.head(h.flatten(1), y)                                             # (N,)
 
 

@@ -91,9 +91,10 @@ class VideoRecipe(Recipe):
             raise ConfigError("model.conditional needs labelled clips (moving-mnist); set model.conditional=false")
         self.recurrent = s.generator == "mocogan"
         self.z_dim = s.content + s.motion if self.recurrent else m.z_dim
-        self.nets = {"G": self._make_g(), "D": VideoDiscriminator(C, T, H, m.d_width, m.d_norm, self.num_classes)}
+        self.nets = {"G": self._make_g(),
+                     "D": VideoDiscriminator(C, T, H, m.d_width, m.d_norm, self.num_classes, m.mbstd)}
         if s.image_d > 0:
-            self.nets["D_img"] = DCGANDiscriminator((C, H, W), m.d_width, m.d_norm, self.num_classes)
+            self.nets["D_img"] = DCGANDiscriminator((C, H, W), m.d_width, m.d_norm, self.num_classes, m.mbstd)
         self.nets["G_ema"] = self._make_g()
         self.nets["G_ema"].load_state_dict(self.nets["G"].state_dict())
         self.nets["G_ema"].eval().requires_grad_(False)
