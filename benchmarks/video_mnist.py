@@ -40,7 +40,7 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
     torch.set_num_threads(threads)
     import ganforge
     from ganforge import evaluation
-    from ganforge.metrics.video import centres, consistent, frame_labels, smooth_motion
+    from ganforge.metrics.video import centres, consistent, frame_labels, shows_digit, smooth_motion
     sets = [f"train.threads={threads}", "train.progress=false", "train.sample_every=0"] + extra
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -56,7 +56,8 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
         if g.recipe.recurrent:
             s = g.config.section("video")
             long = g.sample(n_eval, seed=3, frames=2 * s.frames)
-            m["long_content_consistency"] = float(consistent(frame_labels(long, s.digit_size)).float().mean())
+            m["long_content_consistency"] = float(consistent(frame_labels(long, s.digit_size), shows_digit(long))
+                                                  .float().mean())
             m["long_motion_plausibility"] = float(smooth_motion(centres(long), s.size, s.digit_size).float().mean())
     return {"arm": arm, "seed": seed, "steps": res.step, "settings": [f"preset={ARMS[arm]}"] + sets,
             "train_wall_s": round(wall, 1), "train_clips_per_s": round(res.step * g.config.train.batch / wall, 1),

@@ -24,6 +24,7 @@ from ganforge.metrics.video import (
     consistent,
     frame_labels,
     frozen,
+    shows_digit,
     shuffled,
     smooth_motion,
     video_checks,
@@ -167,6 +168,11 @@ def test_real_clips_beat_shuffled_and_frozen_ones_and_changing_digits_are_incons
     swapped = torch.cat([x[:, :, :8], x.roll(1, 0)[:, :, 8:]], 2)  # another clip's digit from frame 8
     differ = held.y != held.y.roll(1)
     assert consistent(frame_labels(swapped[differ], 16, ext.lenet)).float().mean() < 0.2
+    grey, blank = torch.zeros_like(x[:4]), -torch.ones_like(x[:4])       # the same label everywhere, but no digit
+    for clip in (grey, blank):
+        assert consistent(frame_labels(clip, 16, ext.lenet)).all() and not consistent(
+            frame_labels(clip, 16, ext.lenet), shows_digit(clip)).any()
+    assert shows_digit(x).all()
     m = video_checks(x, x, seed=0, digit_size=16, extractor=ext)
     assert m["motion_plausibility_real"] > 0.95 and m["motion_plausibility_shuffled"] < 0.05
     assert m["motion_plausibility_frozen"] == 0.0

@@ -4,9 +4,10 @@ clip) and frozen (the first frame repeated): a metric that sees motion must scor
 
 - Intensity: the frame's luminance in [0, 1]; the digit's centre in a frame is the centroid of max(I - 0.3, 0), the
   background and faint noise weighing nothing (a frame with no such pixel has no centre).
-- ``content_consistency``: the share of clips whose per-frame digit label (``lenet-mnist`` on the frame's digit: a
-  window of digit_size pixels around the centre, resized to 20x20 and centred on a 28x28 canvas, MNIST's own layout)
-  is the same in every frame.
+- ``content_consistency``: the share of clips that show a digit in every frame (some pixels above the floor, at most
+  a quarter of the frame: not a blank or grey frame) and whose per-frame digit label (``lenet-mnist`` on the frame's
+  digit: a window of digit_size pixels around the centre, resized to 20x20 and centred on a 28x28 canvas, MNIST's
+  own layout) is the same in every frame.
 - ``motion_plausibility``: the share of clips whose motion is smooth and not static: every frame has a centre; away
   from the walls the centre's acceleration |c(t+1) - 2 c(t) + c(t-1)| is at most ``tol`` (1 pixel per frame^2) on each
   axis (near a wall, within ``margin`` = 4 pixels of where a digit's centre can reach, a bounce may turn it); the
@@ -34,7 +35,7 @@ from ..core.errors import DataError
 from .extractors import Extractor, ExtractorSpec, extract, load_classifier, register_extractor
 from .fd import frechet_distance
 
-FLOOR, TOL, MARGIN, MIN_SPEED = 0.3, 1.0, 4.0, 0.5
+FLOOR, TOL, MARGIN, MIN_SPEED, MAX_INK = 0.3, 1.0, 4.0, 0.5, 0.25
 
 
 def intensity(x: Tensor) -> Tensor:
@@ -96,9 +97,17 @@ def frame_labels(x: Tensor, side: int, net=None, batch: int = 1000) -> Tensor:
     return labels.view(x.shape[0], x.shape[2])
 
 
-def consistent(labels: Tensor) -> Tensor:
-    """(N,) bool: one label in every frame."""
-    return (labels == labels[:, :1]).all(1)
+def shows_digit(x: Tensor) -> Tensor:
+    """(N, T) bool: the frame has pixels above the floor, and at most MAX_INK (a quarter) of them: a digit on a dark
+    ground, not a blank or a grey frame."""
+    ink = (intensity(x) > FLOOR).float().mean((2, 3))
+    return (ink > 0) & (ink <= MAX_INK)
+
+
+def consistent(labels: Tensor, present: Tensor | None = None) -> Tensor:
+    """(N,) bool: one label in every frame (and, given ``present`` (N, T), a digit in every frame)."""
+    same = (labels == labels[:, :1]).all(1)
+    return same if present is None else same & present.all(1)
 
 
 def shuffled(x: Tensor, seed: int) -> Tensor:
@@ -155,8 +164,8 @@ def video_checks(real: Tensor, fake: Tensor, seed: int = 0, digit_size: int = 16
     if digits == 1:
         size = real.shape[-1]
         for suffix, x in sets.items():
-            out[f"content_consistency{suffix}"] = float(consistent(frame_labels(x, digit_size, ext.lenet)).float()
-                                                        .mean())
+            labels = frame_labels(x, digit_size, ext.lenet)
+            out[f"content_consistency{suffix}"] = float(consistent(labels, shows_digit(x)).float().mean())
             out[f"motion_plausibility{suffix}"] = float(smooth_motion(centres(x), size, digit_size).float().mean())
     ff = {k: extract_frames(ext, x) for k, x in (("real", real), ("fake", fake))}
     fa, fb = ff["real"].view(len(real), -1, ff["real"].shape[-1])[a], ff["real"].view(len(real), -1,
@@ -181,4 +190,4 @@ register_extractor("lenet-video", ExtractorSpec(
     default_for=lambda info: 10 if info.get("kind") == "video" else None))
 
 __all__ = ["intensity", "centres", "smooth_motion", "digit_windows", "frame_labels", "consistent", "shuffled",
-           "frozen", "LenetVideo", "video_checks", "extract_frames"]
+           "frozen", "shows_digit", "LenetVideo", "video_checks", "extract_frames"]
