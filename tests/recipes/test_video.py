@@ -208,6 +208,8 @@ def test_mocogan_trains_resumes_samples_longer_clips_and_writes_files(datasets_d
     assert Image.open(tmp_path / "strip.png").size[0] > Image.open(tmp_path / "strip.png").size[1]
     assert main(["sample", run, "--n", "2", "--out", str(tmp_path / "x.gif"), "--format", "mp4"]) == 2
     assert "--format picks the files of a folder" in capsys.readouterr().err
+    assert main(["sample", run, "--n", "2", "--out", str(tmp_path / "y.gif"), "--frames", "0"]) == 2
+    assert "--frames must be positive" in capsys.readouterr().err and not (tmp_path / "y.gif").exists()
 
 
 def test_3d_baseline_and_conditional_runs_and_eval_and_report(datasets_dir, tmp_path):

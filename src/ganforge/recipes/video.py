@@ -199,12 +199,12 @@ class VideoRecipe(Recipe):
         seed; conditions: ``label``, ``frames`` (longer or shorter clips, MoCoGAN only), ``format``. The noise is drawn
         frame after frame, so a longer clip from the same seeds begins with the shorter one."""
         cond = conditions or {}
-        frames = int(cond.get("frames") or self.frames)
+        frames = self.frames if cond.get("frames") is None else int(cond["frames"])
+        if frames <= 0:
+            raise ConfigError(f"--frames must be positive, got {frames}")
         if frames != self.frames and not self.recurrent:
             raise ConfigError(f"the 3-D generator draws clips of exactly {self.frames} frames (it was trained so); "
                               "--frames needs video.generator=mocogan")
-        if frames <= 0:
-            raise ConfigError(f"--frames must be positive, got {frames}")
         noise = self.settings().noise
         gens = [torch.Generator().manual_seed(s) for s in seeds] if seeds is not None else \
             [torch.Generator().manual_seed(seed)]
