@@ -51,6 +51,8 @@ def _add_sample(sub) -> None:
     p.add_argument("--text", action="append", metavar="TEXT", help="a text prompt or caption (repeatable)")
     p.add_argument("--prefix", help="text runs: the start every sample continues")
     p.add_argument("--temperature", type=float, help="text runs: sampling temperature (default: the run's)")
+    p.add_argument("--frames", type=int, help="video runs: frames per clip (default: the trained length)")
+    p.add_argument("--format", choices=["gif", "mp4"], help="video runs: the file of each clip when --out is a folder")
 
 
 def _add_info(sub) -> None:
@@ -187,6 +189,7 @@ def _conditions(a) -> dict:
     if a.text:
         out["text"] = list(a.text)
     out["prefix"], out["temperature"] = a.prefix, a.temperature
+    out["frames"], out["format"] = a.frames, a.format
     return out
 
 
