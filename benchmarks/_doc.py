@@ -52,6 +52,15 @@ def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
     return rows
 
 
+def mean_sd(values: list, fmt: str = ".3g") -> str:
+    """'mean ± sample std' of the values that are not None ('mean' alone for one value, '-' for none)."""
+    import statistics
+    v = [x for x in values if x is not None]
+    if not v:
+        return "-"
+    return f"{statistics.mean(v):{fmt}}" + (f" ± {statistics.stdev(v):{fmt}}" if len(v) > 1 else "")
+
+
 def footer(rows: list[dict]) -> str:
     """The machine and commit of the newest row and every command behind the rows (each row's provenance)."""
     p = rows[-1]["provenance"]

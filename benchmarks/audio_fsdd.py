@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "audio_fsdd.json")
@@ -72,12 +72,6 @@ def one(arm: str, seed: int, steps: int | None, threads: int, extra: list[str]) 
             "sample_net_share": round(net_s / sample_s, 3),
             "peak_rss_mb": round(peak_mb), "metrics": ev["metrics"],
             "protocol": {k: v for k, v in ev["protocol"].items() if k not in ("checkpoint",)}}
-
-
-def _ms(v: list[float], fmt: str = ".3g") -> str:
-    if not v:
-        return "-"
-    return f"{statistics.mean(v):{fmt}}" + (f" ± {statistics.stdev(v):{fmt}}" if len(v) > 1 else "")
 
 
 def render() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "music_chorales.json")
@@ -61,13 +61,6 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
             "train_wall_s": round(wall, 1), "train_phrases_per_s": round(res.step * g.config.train.batch / wall, 1),
             "sample_phrases_per_s": round(512 / sample_s, 1), "metrics": ev["metrics"],
             "protocol": {k: v for k, v in ev["protocol"].items() if k != "checkpoint"}}
-
-
-def _ms(v: list[float], fmt: str = ".3g") -> str:
-    v = [x for x in v if x is not None]
-    if not v:
-        return "-"
-    return f"{statistics.mean(v):{fmt}}" + (f" ± {statistics.stdev(v):{fmt}}" if len(v) > 1 else "")
 
 
 def render() -> None:

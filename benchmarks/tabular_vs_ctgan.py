@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, mean_sd, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "tabular_vs_ctgan.json")
@@ -120,11 +120,8 @@ def run_one(name: str, model: str, seed: int, epochs: int, batch: int) -> dict:
             "settings": SAME_WORK if model == "ganforge-same-work" else {}}
 
 
-def _ms(v: list[float], fmt: str = ".3f") -> str:
-    v = [x for x in v if x is not None]
-    if not v:
-        return "-"
-    return f"{statistics.mean(v):{fmt}}" + (f" ± {statistics.stdev(v):{fmt}}" if len(v) > 1 else "")
+def _ms(v: list, fmt: str = ".3f") -> str:
+    return mean_sd(v, fmt)
 
 
 def render() -> None:

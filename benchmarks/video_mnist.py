@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "video_mnist.json")
@@ -64,13 +64,6 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
             "sample_clips_per_s": round(256 / sample_s, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "metrics": m, "protocol": {k: v for k, v in ev["protocol"].items() if k != "checkpoint"}}
-
-
-def _ms(v: list, fmt: str = ".3g") -> str:
-    v = [x for x in v if x is not None]
-    if not v:
-        return "-"
-    return f"{statistics.mean(v):{fmt}}" + (f" ± {statistics.stdev(v):{fmt}}" if len(v) > 1 else "")
 
 
 def render(path: str = RESULTS) -> None:
