@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, mean_sd, provenance, store_rows, write_section  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "text_shakespeare.json")
@@ -91,8 +91,7 @@ def render() -> None:
         mine = [r for r in rows if r["method"] == m]
 
         def cell(k: str, mine=mine) -> str:
-            v = [r[k] for r in mine]
-            return f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+            return mean_sd([r[k] for r in mine], ".0f" if k.endswith(("_per_s", "_mb")) else ".3f")
         lines.append(f"| {m} | {len(mine)} | {statistics.mean(r['steps'] for r in mine):.0f} | "
                      + " | ".join(cell(k) for k, _ in keys) + " |")
     samples = []
