@@ -98,7 +98,9 @@ def provenance(config: dict | None = None) -> dict:
         pass
     blob = json.dumps(config or {}, sort_keys=True, default=str).encode()
     return {"command": " ".join(["python"] + sys.argv), "commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            # results and the documents rendered from them change with every run: only code counts as dirty
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                              ":(top,exclude)benchmarks/results", ":(top,exclude)docs")),
             "config_sha256": hashlib.sha256(blob).hexdigest()[:16], "ganforge": ganforge.__version__,
             "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
             "cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
