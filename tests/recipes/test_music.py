@@ -267,12 +267,31 @@ def test_musegan_shapes_and_straight_through_binarisation():
     assert lstm(x.detach()).shape == (6, 64, 4 * 48)
 
 
+@pytest.mark.parametrize("binarize", ["hard", "bernoulli"])
+def test_mono_voicing_sounds_at_most_one_pitch_per_track_and_step(binarize):
+    from ganforge.nets.musegan import FrameLSTM, MuseGenerator, choose
+    G = MuseGenerator(4, 4, 16, 48, 8, 4, binarize, voicing="mono")
+    x = G(torch.randn(8, G.z_dim))
+    assert x.shape == (8, 4, 64, 48) and set(x.unique().tolist()) <= {0.0, 1.0} and x.sum(-1).max() == 1
+    assert 0 < x.sum(-1).mean() < 1 or binarize == "hard"               # rests are drawn too
+    x.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.bar[0].rest.parameters())
+    p = G.eval()(torch.randn(8, G.z_dim))                                # pitch probabilities: a rest takes the rest
+    assert p.shape == (8, 4, 64, 48) and p.min() > 0 and (p.sum(-1) < 1).all()
+    rows = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    assert choose(rows).argmax(-1).tolist() == [1, 0]
+    assert choose(rows, torch.tensor([0.05, 0.75])).argmax(-1).tolist() == [0, 2]
+    assert choose(rows, torch.tensor([0.69, 1.0])).argmax(-1).tolist() == [1, 2]   # u = 1 stays in range
+    assert FrameLSTM(4, 48, 16, "mono")(x.detach()).shape == (8, 64, 4 * 49)
+
+
 # ------------------------------------------------------------------------------------------------ recipes
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arm", ["gan", "mle"])
+@pytest.mark.parametrize("arm", ["gan", "mle", "gan-mono", "mle-mono"])
 def test_training_resumes_exactly_and_writes_music(folder, tmp_path, arm):
-    sets = SMALL + (["music.binarize=bernoulli"] if arm == "gan" else ["music.adversarial=false"])
+    sets = SMALL + (["music.binarize=bernoulli"] if arm.startswith("gan") else ["music.adversarial=false"])
+    sets += ["music.voicing=mono"] if arm.endswith("mono") else []
     straight = ganforge.train("music", data=str(folder), steps=6, out=str(tmp_path / "a"), overrides=sets)
     part = ganforge.train("music", data=str(folder), steps=3, out=str(tmp_path / "b"), overrides=sets)
     ganforge.resume(part.run_dir, steps=6)
@@ -288,6 +307,8 @@ def test_training_resumes_exactly_and_writes_music(folder, tmp_path, arm):
         assert main(["sample", straight.run_dir, "--n", "2", "--out", str(tmp_path / out)]) == 0
     with wave.open(str(tmp_path / "x.wav")) as w:
         assert w.getframerate() == 16000 and w.getnframes() > 16000 * 2 * 9.6
+    if arm.endswith("mono"):                                             # one pitch or a rest per voice and step
+        assert ganforge.load(straight.run_dir).sample(4, seed=3).sum(-1).max() <= 1
     assert main(["sample", straight.run_dir, "--label", "1", "--out", str(tmp_path / "y")]) == 2
     if arm == "gan":
         assert main(["report", straight.run_dir]) == 0

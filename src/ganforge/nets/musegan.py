@@ -9,9 +9,13 @@ into one vector per bar (one network shared, one per track). Per track, a bar ge
 of each bar through a dense layer to (4w, S/4, P/12), a transposed convolution over time (kernel and stride 4) to
 (2w, S, P/12) and one over pitch (kernel and stride 12, one octave) to the bar (S, P), each written as a dense map
 per position (kernel = stride, so that is the same function); batch norm and ReLU
-between, a sigmoid at the end. Binarisation (``binarize``, in training only; the recipe thresholds samples at
-0.5): ``none`` (D sees probabilities), ``hard`` (deterministic: 1 where p > 0.5) or ``bernoulli`` (stochastic: 1
-with probability p), both with the straight-through estimator (the gradient of the output is passed to p).
+between. ``voicing`` says what a track plays at a step: ``poly`` (any set of pitches: each cell a sigmoid, as in
+MuseGAN) or ``mono`` (one pitch or a rest: a softmax over the P pitches and a rest logit, read from the bar's
+features at that step; for voices, as in chorales, where ``poly`` lets G sound several notes in one voice).
+Binarisation (``binarize``, in training only; recipes/music.py draws samples' 0 / 1 cells): ``none`` (D sees
+probabilities), ``hard`` (deterministic: 1 where p > 0.5; mono: the most probable pitch or rest) or ``bernoulli``
+(stochastic: 1 with probability p; mono: one draw from the softmax), both with the straight-through estimator (the
+gradient of the output is passed to p).
 
 Discriminator: the tracks, and their onsets (1 where a cell sounds and the step before did not, so D sees where
 notes start and how long they last), are the channels of a 3-D convolution over (bars, steps, pitches): pitch
@@ -28,6 +32,7 @@ from ..core.errors import ConfigError
 from .layers import maybe_sn
 
 BINARIZE = ("none", "hard", "bernoulli")
+VOICING = ("poly", "mono")
 OUT_BIAS = -3.0   # G's last bias starts at sigmoid^-1(0.05): rolls are sparse (2% of chorale cells sound), not half on
 
 
@@ -51,7 +56,7 @@ class BarGenerator(nn.Module):
     """The two up-samplings have kernel = stride, so each is one dense map per position (written as nn.Linear: the
     same function as nn.ConvTranspose2d, and it keeps the engine's channels_last switch, engine/speed.py, away)."""
 
-    def __init__(self, d: int, steps: int, pitches: int, width: int) -> None:
+    def __init__(self, d: int, steps: int, pitches: int, width: int, rest: bool = False) -> None:
         super().__init__()
         self.c, self.t, self.o, self.w = 4 * width, steps // 4, pitches // 12, width
         self.fc = nn.Linear(4 * d, self.t * self.o * self.c)
@@ -60,25 +65,30 @@ class BarGenerator(nn.Module):
         self.bn1 = nn.BatchNorm1d(2 * width)
         self.up_pitch = nn.Linear(2 * width, 12)
         nn.init.constant_(self.up_pitch.bias, OUT_BIAS)
+        self.rest = nn.Linear(self.o * 2 * width, 1) if rest else None   # mono: the logit of silence at a step
 
     def forward(self, h: Tensor) -> Tensor:
         M, t, o, w2 = h.shape[0], self.t, self.o, 2 * self.w
         x = F.relu(self.bn0(self.fc(h).view(-1, self.c)))                           # (M*t*o, 4w)
         x = self.up_time(x).view(M, t, o, w2, 4).permute(0, 1, 4, 2, 3)             # (M, t, 4, o, 2w)
         x = F.relu(self.bn1(x.reshape(-1, w2)))                                     # (M*S*o, 2w)
-        return self.up_pitch(x).view(M, t * 4, o * 12)                              # (M, S, P) logits
+        logits = self.up_pitch(x).view(M, t * 4, o * 12)                            # (M, S, P)
+        if self.rest is None:
+            return logits
+        return torch.cat([logits, self.rest(x.view(M * t * 4, o * w2)).view(M, t * 4, 1)], 2)   # (M, S, P + 1)
 
 
 class MuseGenerator(nn.Module):
     def __init__(self, tracks: int, bars: int, steps: int, pitches: int, d: int, width: int,
-                 binarize: str = "none") -> None:
+                 binarize: str = "none", voicing: str = "poly") -> None:
         super().__init__()
         check_shape(bars, steps, pitches)
         self.tracks, self.bars, self.steps, self.d, self.binarize = tracks, bars, steps, d, binarize
+        self.mono = voicing == "mono"
         self.z_dim = (2 + 2 * tracks) * d
         self.shared_time = Temporal(d, bars, 4 * d)
         self.private_time = nn.ModuleList(Temporal(d, bars, 4 * d) for _ in range(tracks))
-        self.bar = nn.ModuleList(BarGenerator(d, steps, pitches, width) for _ in range(tracks))
+        self.bar = nn.ModuleList(BarGenerator(d, steps, pitches, width, self.mono) for _ in range(tracks))
         self.generator: torch.Generator | None = None    # the recipe's noise, for Bernoulli binarisation
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
@@ -91,18 +101,35 @@ class MuseGenerator(nn.Module):
                      self.private_time[k](private[:, 1, k])]
             h = torch.cat(parts, 2).reshape(B * bars, 4 * d)
             out.append(self.bar[k](h).view(B, bars * self.steps, -1))                # (B, T, P)
-        p = torch.sigmoid(torch.stack(out, 1))                                       # (B, K, T, P)
-        return binarize(p, self.binarize, self.generator) if self.training else p
+        logits = torch.stack(out, 1)                                                 # (B, K, T, P [+ 1])
+        p = logits.softmax(-1) if self.mono else torch.sigmoid(logits)
+        if self.training:
+            p = binarize(p, self.binarize, self.generator, self.mono)
+        return p[..., :-1] if self.mono else p                                      # (B, K, T, P)
 
 
-def binarize(p: Tensor, mode: str, generator: torch.Generator | None = None) -> Tensor:
-    """0 / 1 values in the forward pass, p's gradient in the backward pass (straight-through); ``none``: p."""
+def choose(p: Tensor, u: Tensor | None = None) -> Tensor:
+    """One-hot rows from categorical rows p (..., C): the most probable class, or with uniforms u (...) the class
+    whose cumulative probability first exceeds u (one draw per row)."""
+    if u is None:
+        idx = p.argmax(-1)
+    else:
+        idx = (p.cumsum(-1) < u.unsqueeze(-1)).sum(-1).clamp_max(p.shape[-1] - 1)
+    return F.one_hot(idx, p.shape[-1]).to(p.dtype)
+
+
+def binarize(p: Tensor, mode: str, generator: torch.Generator | None = None, mono: bool = False) -> Tensor:
+    """0 / 1 values in the forward pass, p's gradient in the backward pass (straight-through); ``none``: p. With
+    ``mono`` the last axis of p is a softmax, and one of its entries is 1."""
     if mode == "none":
         return p
-    if mode == "hard":
+    draw = (lambda shape: torch.rand(shape, generator=generator, device=p.device))
+    if mono:
+        hard = choose(p.detach(), None if mode == "hard" else draw(p.shape[:-1]))
+    elif mode == "hard":
         hard = (p > 0.5).to(p.dtype)
     else:
-        hard = (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
+        hard = (draw(p.shape) < p).to(p.dtype)
     return p + (hard - p).detach()
 
 
@@ -128,18 +155,21 @@ class MuseDiscriminator(nn.Module):
 
 
 class FrameLSTM(nn.Module):
-    """The baseline: p(frame_t | frames before t) = prod over (track, pitch) of Bernoulli(sigmoid(logit)), an LSTM
-    over the flattened frames (K * P values of 0 / 1 per step), teacher-forced in training, a zero frame first."""
+    """The baseline: p(frame_t | frames before t) = prod over (track, pitch) of Bernoulli(sigmoid(logit)) (poly), or
+    prod over tracks of a softmax over the P pitches and a rest (mono: K * (P + 1) logits), an LSTM over the
+    flattened frames (K * P values of 0 / 1 per step), teacher-forced in training, a zero frame first."""
 
-    def __init__(self, tracks: int, pitches: int, hidden: int) -> None:
+    def __init__(self, tracks: int, pitches: int, hidden: int, voicing: str = "poly") -> None:
         super().__init__()
         self.tracks, self.pitches, self.width = tracks, pitches, tracks * pitches
+        self.mono = voicing == "mono"
         self.inp = nn.Linear(self.width, hidden)
         self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, self.width)
+        self.out = nn.Linear(hidden, tracks * (pitches + 1) if self.mono else self.width)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Rolls (B, K, T, P) -> logits (B, T, K * P) of each frame given the ones before it."""
+        """Rolls (B, K, T, P) -> logits (B, T, K * P), or (B, T, K * (P + 1)) when mono, of each frame given the
+        ones before it."""
         frames = x.permute(0, 2, 1, 3).reshape(x.shape[0], x.shape[2], self.width)   # (B, T, K*P)
         prev = F.pad(frames[:, :-1], (0, 0, 1, 0))
         h, _ = self.lstm(F.relu(self.inp(prev)))
@@ -150,5 +180,5 @@ class FrameLSTM(nn.Module):
         return self.out(h.squeeze(1)), state                                        # (B, K*P)
 
 
-__all__ = ["MuseGenerator", "MuseDiscriminator", "FrameLSTM", "BarGenerator", "Temporal", "binarize", "check_shape",
-           "BINARIZE"]
+__all__ = ["MuseGenerator", "MuseDiscriminator", "FrameLSTM", "BarGenerator", "Temporal", "binarize", "choose",
+           "check_shape", "BINARIZE", "VOICING"]

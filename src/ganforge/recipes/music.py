@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ..core import midi, synth  # noqa: F401  (register the MIDI, piano-roll and sound writers)
 from ..core.errors import ConfigError
-from ..nets.musegan import BINARIZE, FrameLSTM, MuseDiscriminator, MuseGenerator
+from ..nets.musegan import BINARIZE, VOICING, FrameLSTM, MuseDiscriminator, MuseGenerator, choose
 from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
 from .gan import GANRecipe
 from .gan_options import GANOptions
@@ -49,6 +49,7 @@ class MusicConfig:
     on_bad: str = "refuse"      # refuse | skip: a score that is unreadable, empty, in another meter or part count
     holdout: float = 0.1        # share of the SCORES held out for evaluation (seeded by split_seed)
     split_seed: int = 0         # seed of the held-out choice (fixed apart from the run seed, so runs share it)
+    voicing: str = "poly"       # poly: a track plays any set of pitches | mono: one pitch or a rest per step (voices)
     adversarial: bool = True    # false: the maximum-likelihood baseline (an LSTM over frames)
     latent: int = 32            # GAN: numbers in each of the 2 + 2 * tracks latent parts
     binarize: str = "hard"      # GAN: none | hard | bernoulli (straight-through) for what D sees in training
@@ -61,7 +62,8 @@ class MusicConfig:
 
     def validate(self) -> None:
         for key, allowed in (("track_by", ("part", "program")), ("on_bad", ("refuse", "skip")),
-                             ("binarize", BINARIZE), ("synth", ("auto", "fluidsynth", "builtin"))):
+                             ("binarize", BINARIZE), ("voicing", VOICING),
+                             ("synth", ("auto", "fluidsynth", "builtin"))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"music.{key} = {getattr(self, key)!r} is not one of: {', '.join(allowed)}")
         for key in ("steps_per_beat", "bars", "hop_bars", "pitches", "tracks", "latent", "mle_hidden", "tempo", "rate"):
@@ -108,14 +110,15 @@ class MusicRecipe(GANRecipe):
         self.adversarial = s.adversarial
         if s.adversarial:
             bars, steps = int(data_info["bars"]), int(data_info["bar_steps"])
-            make = lambda: MuseGenerator(K, bars, steps, P, s.latent, m.g_width, s.binarize).to(device)  # noqa: E731
+            make = lambda: MuseGenerator(K, bars, steps, P, s.latent, m.g_width, s.binarize,  # noqa: E731
+                                         s.voicing).to(device)
             self.nets = {"G": make(), "D": MuseDiscriminator(K, bars, steps, P, m.d_width, m.d_norm, m.pack).to(device),
                          "G_ema": make()}
             self.z_dim = self.nets["G"].z_dim
             self.options = GANOptions(cfg, data_info, device)
         else:
-            self.nets = {"G": FrameLSTM(K, P, s.mle_hidden).to(device),
-                         "G_ema": FrameLSTM(K, P, s.mle_hidden).to(device)}
+            self.nets = {"G": FrameLSTM(K, P, s.mle_hidden, s.voicing).to(device),
+                         "G_ema": FrameLSTM(K, P, s.mle_hidden, s.voicing).to(device)}
         self.nets["G_ema"].load_state_dict(self.nets["G"].state_dict())
         self.nets["G_ema"].eval().requires_grad_(False)
         self._shared = None
@@ -140,9 +143,14 @@ class MusicRecipe(GANRecipe):
         return super().phases() if self.adversarial else [Phase("G_mle", "G", ("G",), self.mle_step)]
 
     def mle_step(self, batch: Batch, step: int):
-        x = batch.x
-        target = x.permute(0, 2, 1, 3).reshape(x.shape[0], x.shape[2], -1)          # (B, T, K*P)
-        loss = F.binary_cross_entropy_with_logits(self.nets["G"](x), target)
+        x, (K, T, P) = batch.x, self.shape
+        logits = self.nets["G"](x)
+        if self.settings().voicing == "mono":     # the pitch a voice sounds (its lowest if a chord), or P: a rest
+            target = torch.where(x.amax(-1) > 0, x.argmax(-1), P).transpose(1, 2)    # (B, T, K)
+            loss = F.cross_entropy(logits.reshape(-1, P + 1), target.reshape(-1))
+        else:
+            target = x.permute(0, 2, 1, 3).reshape(x.shape[0], T, K * P)             # (B, T, K*P)
+            loss = F.binary_cross_entropy_with_logits(logits, target)
         return loss, {"loss_mle": loss.detach()}
 
     def after_step(self, step: int, stats: dict) -> None:
@@ -175,16 +183,24 @@ class MusicRecipe(GANRecipe):
     @torch.no_grad()
     def generate(self, inputs: dict[str, torch.Tensor], net: str | None = None, batch: int = 1024) -> torch.Tensor:
         """0 / 1 rolls (N, K, T, P): G's probabilities drawn with the sample's uniforms (binarize=bernoulli) or
-        thresholded at 0.5; the MLE model's frames drawn one by one."""
+        thresholded at 0.5 (mono: the most probable pitch or rest of each track and step); the MLE model's frames
+        drawn one by one."""
+        mono, (K, T, P) = self.settings().voicing == "mono", self.shape
         if self.adversarial:
             p = super().generate(inputs, net, batch)
+            if mono:
+                full = torch.cat([p, (1 - p.sum(-1, keepdim=True)).clamp_min(0)], -1)
+                return choose(full, inputs["u"][..., 0] if "u" in inputs else None)[..., :P]
             return (inputs["u"] < p).float() if "u" in inputs else (p > 0.5).float()
-        G, (K, T, P) = self.nets[net or self.sampler_net()], self.shape
+        G = self.nets[net or self.sampler_net()]
         u, frames, state = inputs["u"], [], None
         frame = torch.zeros(u.shape[0], K * P, device=self.device)
         for t in range(T):
             logits, state = G.step(frame, state)
-            frame = (u[:, t] < torch.sigmoid(logits)).float()
+            if mono:
+                frame = choose(logits.view(-1, K, P + 1).softmax(-1), u[:, t, :K])[..., :P].reshape(-1, K * P)
+            else:
+                frame = (u[:, t] < torch.sigmoid(logits)).float()
             frames.append(frame)
         return torch.stack(frames, 1).view(u.shape[0], T, K, P).permute(0, 2, 1, 3).contiguous()
 
@@ -229,7 +245,9 @@ class MusicRecipe(GANRecipe):
         if not self.adversarial:
             raise ConfigError("the music MLE baseline does not export to ONNX (its sampling is a loop of LSTM steps)")
         spec = super().export_spec(component)
-        spec.describe = "note probabilities (N, tracks, steps, pitches); a note sounds where the value exceeds 0.5"
+        spec.describe = ("note probabilities (N, tracks, steps, pitches); " +
+                         ("each track sounds its most probable pitch, or rests when the rest (1 - the sum) is likelier"
+                          if self.settings().voicing == "mono" else "a note sounds where the value exceeds 0.5"))
         return spec
 
 

@@ -19,7 +19,8 @@ _GAN = {"model": {"recipe": "music", "g_width": 32, "d_width": 32, "d_norm": "sp
         "optim": {"g_lr": 2e-4, "d_lr": 2e-4, "g_betas": (0.5, 0.9), "d_betas": (0.5, 0.9)},
         "train": {"batch": 32, "steps": 4000, "n_grid": 16, "sample_every": 500, "ckpt_every": 500,
                   "ema_beta": 0.0}}
-_CHORALES = {"data": {"source": "chorales"}, "music": {"on_bad": "skip", "out_programs": "19,19,19,19"}}
+_CHORALES = {"data": {"source": "chorales"},
+             "music": {"on_bad": "skip", "out_programs": "19,19,19,19", "voicing": "mono"}}
 
 PRESETS = {
     "music": {**_GAN, "data": {"source": "music"}},
