@@ -6,8 +6,11 @@ Each (arm, seed) trains a preset for --steps steps (default: the preset's, 4,000
 the training chorales (music21's Bach chorales in 4/4 with four voices, transposed to C major / A minor, 16th-note
 grid, 4 bars, a phrase every bar):
 - gan: the `chorales` preset (MuseGAN-class G with shared / private and time-independent / time-dependent latents,
-  3-D convolutional D, straight-through hard binarisation, hinge loss, spectral norm, no weight average);
-- mle: the `chorales-mle` preset (an LSTM over the frames, every (voice, pitch) a Bernoulli given the past).
+  one pitch or a rest per voice and step, 3-D convolutional D, straight-through hard binarisation, hinge loss,
+  spectral norm, no weight average);
+- mle: the `chorales-mle` preset (an LSTM over the frames, each voice's pitch or rest a softmax given the past);
+- gan-poly, mle-poly: the same with music.voicing=poly (MuseGAN's any set of pitches per track and step: every
+  (voice, pitch) cell on or off by itself).
 Then `ganforge eval RUN` on 1,000 generated phrases against the phrases of the held-out chorales (10% of the
 chorales, never trained on): FD and precision / recall in the `chorale-phrases` features (a CNN trained on the
 training chorales to tell real phrases from corrupted ones) beside the real-vs-real floor (two halves of the
@@ -33,7 +36,8 @@ from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "music_chorales.json")
-ARMS = {"gan": "chorales", "mle": "chorales-mle"}
+ARMS = {"gan": ("chorales", []), "mle": ("chorales-mle", []),    # arm: (preset, more overrides)
+        "gan-poly": ("chorales", ["music.voicing=poly"]), "mle-poly": ("chorales-mle", ["music.voicing=poly"])}
 GOALS = ("every per-voice statistic within 10% of the held-out phrases' (stats within 10% = 1), FD <= 3x floor, "
          "no sample sharing more than half of its notes with one training phrase (memorisation max <= 0.5; the "
          "held-out chorale phrases themselves do not meet this one: see the \"held-out max\" column and docs/music.md)")
@@ -46,10 +50,11 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
     torch.set_num_threads(threads)
     import ganforge
     from ganforge import evaluation
-    sets = [f"train.threads={threads}", "train.progress=false", "train.sample_every=0"] + extra
+    preset, own = ARMS[arm]
+    sets = own + [f"train.threads={threads}", "train.progress=false", "train.sample_every=0"] + extra
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = ganforge.train(ARMS[arm], seed=seed, steps=steps, out=os.path.join(tmp, "run"), overrides=sets)
+        res = ganforge.train(preset, seed=seed, steps=steps, out=os.path.join(tmp, "run"), overrides=sets)
         wall = time.perf_counter() - t0
         g = ganforge.load(res.run_dir)
         g.sample(16, seed=1)                                              # warm-up
@@ -57,7 +62,7 @@ def one(arm: str, seed: int, steps: int | None, threads: int, n_eval: int, extra
         g.sample(512, seed=2)
         sample_s = time.perf_counter() - t1
         ev = evaluation.evaluate_run(res.run_dir, n=n_eval, json_path=os.path.join(tmp, "e.json"))
-    return {"arm": arm, "seed": seed, "steps": res.step, "settings": [f"preset={ARMS[arm]}"] + sets,
+    return {"arm": arm, "seed": seed, "steps": res.step, "settings": [f"preset={preset}"] + sets,
             "train_wall_s": round(wall, 1), "train_phrases_per_s": round(res.step * g.config.train.batch / wall, 1),
             "sample_phrases_per_s": round(512 / sample_s, 1), "metrics": ev["metrics"],
             "protocol": {k: v for k, v in ev["protocol"].items() if k != "checkpoint"}}
