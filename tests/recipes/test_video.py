@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 import ganforge
+from ganforge import explore
 from ganforge.cli import main
 from ganforge.config import Config
 from ganforge.core.errors import ConfigError, DataError
@@ -210,6 +211,28 @@ def test_mocogan_trains_resumes_samples_longer_clips_and_writes_files(datasets_d
     assert "--format picks the files of a folder" in capsys.readouterr().err
     assert main(["sample", run, "--n", "2", "--out", str(tmp_path / "y.gif"), "--frames", "0"]) == 2
     assert "--frames must be positive" in capsys.readouterr().err and not (tmp_path / "y.gif").exists()
+    # content and motion walked apart: only the named part moves, the other stays at the first seed's
+    parts = {w: explore.run(run, "interpolate", seeds=[1, 2, 3], frames=4, what=w, out=str(tmp_path / "ex"))
+             for w in ("content", "motion")}
+    base = a.recipe.sample_inputs(seeds=[1, 2, 3])
+    c = a.recipe.settings().content
+    for what, res in parts.items():
+        got = res.arrays["samples"]                                      # (pairs, frames, C, T, H, W)
+        assert got.shape == (2, 4, 1, 8, 16, 16)
+        assert np.allclose(got[0, 0], a.sample(seeds=[1])[0].numpy(), atol=1e-5)
+        mixed = {k: v[:1].clone() for k, v in base.items()}             # seed 3's part, seed 1's rest
+        if what == "content":
+            mixed["z"][0, :c] = base["z"][2, :c]
+        else:
+            mixed["z"][0, c:], mixed["eps"][0] = base["z"][2, c:], base["eps"][2]
+        assert np.allclose(got[1, -1], a.recipe.generate(mixed)[0].numpy(), atol=1e-5), what
+    assert not np.allclose(parts["content"].arrays["samples"][1, -1], parts["motion"].arrays["samples"][1, -1])
+    assert main(["explore", run, "interpolate", "--what", "motion", "--seeds", "0-2", "--frames", "3",
+                 "--out", str(tmp_path / "ex2")]) == 0
+    with Image.open(tmp_path / "ex2" / "interpolate-motion-slerp.gif") as im:
+        assert im.n_frames == 8
+    assert main(["explore", run, "interpolate", "--what", "colour"]) == 2
+    assert "the parts of this run's inputs are all, content, motion" in capsys.readouterr().err
 
 
 def test_3d_baseline_and_conditional_runs_and_eval_and_report(datasets_dir, tmp_path):
@@ -219,6 +242,9 @@ def test_3d_baseline_and_conditional_runs_and_eval_and_report(datasets_dir, tmp_
     assert g.recipe.nets["D"].mbstd is not None and g.recipe.nets["D_img"].features[-1].group_size == 2
     with pytest.raises(ConfigError, match="exactly 8 frames"):
         g.sample(2, frames=16)
+    with pytest.raises(ConfigError, match="parts of this run's inputs are all$"):
+        explore.run(base.run_dir, "interpolate", what="motion")
+    assert explore.run(base.run_dir, "interpolate", seeds=[0, 1], frames=3).arrays["samples"].shape[:2] == (1, 3)
     cond = ganforge.train("moving-mnist", out=str(tmp_path / "cond"), steps=2,
                           overrides=SMALL + ["model.conditional=true", "video.image_d=0"])
     c = ganforge.load(cond.run_dir)

@@ -31,11 +31,12 @@ class ExploreResult:
         return "\n".join(self.paths)
 
 
-def open_run(run) -> tuple[Any, str]:
-    """(Generator, run folder) from a run folder, a checkpoint file or an already loaded Generator."""
+def open_run(run, parts: bool = False) -> tuple[Any, str]:
+    """(Generator, run folder) from a run folder, a checkpoint file or an already loaded Generator; ``parts``:
+    a recipe that names the parts of its inputs (``Recipe.latent_parts``) is walkable too."""
     from .. import api
     g = run if isinstance(run, api.Generator) else api.load(os.fspath(run))
-    if not g.recipe.explorable:  # the tools walk a latent z; other recipes take other inputs
+    if not g.recipe.explorable and not (parts and g.recipe.latent_parts()):  # other recipes take other inputs
         raise GanforgeError(f"explore works on runs whose generator draws from a latent z (the gan recipe); "
                             f"{g.checkpoint} is a {g.data_info.get('kind')} run (recipe {g.recipe.name})")
     return g, g.run_dir

@@ -4,6 +4,10 @@ Spherical interpolation (slerp, Shoemake 1985) is the default: Gaussian latents 
 sphere of radius sqrt(z_dim), and a straight line between two of them passes through the low-norm
 interior the generator rarely saw (White 2016, "Sampling Generative Networks"). ``linear=True``
 draws the straight line instead. Conditional models keep one class along the whole path.
+
+Recipes whose inputs have named parts (``Recipe.latent_parts``: a video run's content and motion) move one part
+with ``what`` while the others stay at the first seed's, so a grid shows, for example, one motion carried by
+changing digits (``what="content"``) or one digit moving in changing ways (``what="motion"``).
 """
 from __future__ import annotations
 
@@ -55,16 +59,19 @@ def path_latents(z: torch.Tensor, frames: int, linear: bool = False) -> torch.Te
 
 
 def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bool = False,
-                label: int | None = None, out: str | None = None) -> ExploreResult:
+                label: int | None = None, out: str | None = None, what: str = "all") -> ExploreResult:
     """Samples along slerp (or linear) paths seed[0] -> seed[1] -> ...; grid PNG + GIF for images,
-    a path plot over the sample cloud for 2-D vectors."""
-    g, run_dir = open_run(run)
+    a path plot over the sample cloud for 2-D vectors, the recipe's grid for inputs with named parts."""
+    g, run_dir = open_run(run, parts=True)
     seeds = list(seeds if seeds is not None else [0, 1, 2, 3])
     if len(seeds) < 2:
         raise ConfigError("interpolate needs at least two seeds, e.g. --seeds 0-3")
     if frames < 2:
         raise ConfigError(f"interpolate needs at least 2 frames per pair, got {frames}")
     mode = "linear" if linear else "slerp"
+    parts = g.recipe.latent_parts()
+    if parts or what != "all":
+        return _interpolate_parts(g, run_dir, parts or {"all": []}, what, seeds, frames, linear, label, out)
     if g.num_classes and label is None:
         label = seeds[0] % g.num_classes  # the class `ganforge sample --seeds` gives the first seed
     paths_z = path_latents(seed_latents(g, seeds).cpu(), frames, linear)  # (P, F, D)
@@ -92,6 +99,36 @@ def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bo
     return ExploreResult("interpolate", written, summary,
                          {"latents": paths_z.numpy(), "samples": x.cpu().numpy().reshape(
                              paths_z.shape[0], frames, *x.shape[1:])})
+
+
+def _interpolate_parts(g, run_dir: str, parts: dict, what: str, seeds: list[int], frames: int, linear: bool,
+                       label: int | None, out: str | None) -> ExploreResult:
+    """One row per pair of seeds, ``frames`` samples along it; only part ``what`` of the inputs moves."""
+    if what not in parts or not parts[what]:
+        named = ", ".join(k for k in parts if parts[k]) or "none (it walks its latent whole: leave --what out)"
+        raise ConfigError(f"--what {what!r}: the parts of this run's inputs are {named}")
+    base = g.recipe.sample_inputs(seeds=seeds, conditions={} if label is None else {"label": label})
+    count, t, step = (len(seeds) - 1) * frames, torch.linspace(0, 1, frames), (lerp if linear else slerp)
+    inputs = {k: (v[:1].expand(count, *v.shape[1:]).clone() if torch.is_tensor(v) else v) for k, v in base.items()}
+    for key, part in parts[what]:
+        src = base[key].cpu() if part is None else base[key][..., part].cpu()
+        for i in range(len(seeds) - 1):
+            path = step(src[i].reshape(-1), src[i + 1].reshape(-1), t).reshape(frames, *src.shape[1:])
+            rows = slice(i * frames, (i + 1) * frames)
+            if part is None:
+                inputs[key][rows] = path.to(inputs[key].device)
+            else:
+                inputs[key][rows, ..., part] = path.to(inputs[key].device)
+    x = g.recipe.generate(inputs)
+    mode = "linear" if linear else "slerp"
+    stem = os.path.join(out_dir(run_dir, out), f"interpolate-{what}-{mode}")
+    ext = next(iter(g.recipe.formats))                     # the recipe's grid format
+    written = [g.recipe.write(g.recipe.formats[ext], stem + ext, g.recipe.to_output(x, inputs), nrow=frames)]
+    summary = {"tool": "interpolate", "what": what, "mode": mode, "seeds": seeds, "frames": frames,
+               "moving": [k for k, _ in parts[what]], "step": g.step}
+    written.append(save_json(summary, stem + ".json"))
+    return ExploreResult("interpolate", written, summary,
+                         {"samples": x.cpu().numpy().reshape(len(seeds) - 1, frames, *x.shape[1:])})
 
 
 def _enlarge(img, side: int = 128):

@@ -179,6 +179,12 @@ class Recipe:
         """Why a condition is refused, appended to the error (e.g. ' (it is not class-conditional)')."""
         return ""
 
+    def latent_parts(self) -> dict[str, list[tuple[str, slice | None]]] | None:
+        """The named parts of the sampling inputs ``explore interpolate --what PART`` moves while the others stay
+        at the first seed's: part -> [(input key, slice of its last axis, or None for all of it)], ``all`` among
+        them. None: the recipe's inputs are not walked this way (the gan recipe's z is walked whole)."""
+        return None
+
     def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
                       conditions: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
         """Generator inputs for ``n`` samples from one seed, or one per seed (each reproducible alone)."""

@@ -193,6 +193,14 @@ class VideoRecipe(Recipe):
     def refusal(self, key: str) -> str:
         return " (it is not class-conditional)" if key == "label" else ""
 
+    def latent_parts(self) -> dict[str, list[tuple[str, slice | None]]]:
+        """MoCoGAN: the content code, and the motion (the GRU's start and the per-frame noise); 3-D: z whole."""
+        if not self.recurrent:
+            return {"all": [("z", None)]}
+        c = self.settings().content
+        content, motion = [("z", slice(0, c))], [("z", slice(c, None)), ("eps", None)]
+        return {"all": content + motion, "content": content, "motion": motion}
+
     def sample_inputs(self, n: int = 0, seed: int = 0, seeds: list[int] | None = None,
                       conditions: dict | None = None) -> dict:
         """z (and per-frame noise eps, drawn after z from the same seed) for ``n`` clips from one seed or one per
