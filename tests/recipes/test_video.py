@@ -251,6 +251,16 @@ def test_3d_baseline_and_conditional_runs_and_eval_and_report(datasets_dir, tmp_
     assert "D_img" not in c.recipe.nets and c.sample(4, labels=3).shape == (4, 1, 8, 16, 16)
     with pytest.raises(ConfigError, match="takes no --label"):
         g.sample(2, labels=1)
+    ort = pytest.importorskip("onnxruntime")
+    from ganforge.export import export_onnx
+    for run, names in ((base.run_dir, ["z"]), (cond.run_dir, ["z", "eps", "y"])):
+        sess = ort.InferenceSession(export_onnx(run, str(tmp_path / "clips.onnx")), providers=["CPUExecutionProvider"])
+        assert [i.name for i in sess.get_inputs()] == names
+        r = ganforge.load(run).recipe
+        for n in (1, 5):                                                  # the batch axis is dynamic
+            inputs = r.sample_inputs(n, seed=n)
+            got = sess.run(None, {k: inputs[k].numpy() for k in names})[0]
+            assert got.shape == (n, 1, 8, 16, 16) and np.allclose(got, r.generate(inputs).numpy(), atol=1e-4)
     from ganforge import evaluation
     res = evaluation.evaluate_run(base.run_dir, n=16, json_path=str(tmp_path / "e.json"))
     m = res["metrics"]

@@ -26,7 +26,7 @@ from ..losses import g_loss, is_relativistic
 from ..losses.regularizers import add_noise, instance_noise_std, smoothed_d_loss
 from ..nets.dcgan import DCGANDiscriminator
 from ..nets.video import Conv3dGenerator, MoCoGenerator, VideoDiscriminator
-from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
 from .video_presets import PRESETS
 
 GENERATORS = ("mocogan", "3d")
@@ -280,6 +280,18 @@ class VideoRecipe(Recipe):
         strip = {"x": out["x"][:8], "fps": out["fps"]}
         return [self.write("gif-grid", stem + ".gif", out), self.write("frame-strip", stem + ".png", strip)]
 
+    # -- export ---------------------------------------------------------------------------------
+    def export_spec(self, component: str) -> ExportSpec:
+        """G(z[, eps][, y]) with a dynamic batch axis: z (N, z_dim) float32; MoCoGAN also eps (N, frames, noise)
+        float32, the per-frame noise, its GRU unrolled for the trained number of frames; y (N,) int64 class
+        indices when conditional. Output x: clips (N, C, frames, H, W) in [-1, 1]."""
+        import copy
+        G = copy.deepcopy(self.nets[self.generators()[component]]).cpu().eval()
+        example = {k: v.cpu() for k, v in self.sample_inputs(2, seed=0).items()}   # N=2: no size-1 shortcuts
+        names = ["z"] + (["eps"] if self.recurrent else []) + (["y"] if self.num_classes else [])
+        return ExportSpec(_ClipSampler(G, self.recurrent), names, tuple(example[k] for k in names), ["x"],
+                          f"clips (N, C, {self.frames}, H, W) in [-1, 1]")
+
     # -- evaluation -----------------------------------------------------------------------------
     def eval_samples(self, data, n: int, seed: int):
         """Generated clips against the held-out Moving MNIST clips (the training clips for other data)."""
@@ -293,6 +305,19 @@ class VideoRecipe(Recipe):
     def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
         from ..metrics.video import video_checks
         return video_checks(real, fake, seed, digit_size=int(self.data_info.get("digit_size") or real.shape[-1] // 2))
+
+
+class _ClipSampler(torch.nn.Module):
+    """The video generator with the input names and order the exported graph exposes."""
+
+    def __init__(self, G: torch.nn.Module, recurrent: bool) -> None:
+        super().__init__()
+        self.G, self.recurrent = G, recurrent
+
+    def forward(self, z: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+        eps = rest[0] if self.recurrent else None
+        y = rest[-1] if len(rest) > int(self.recurrent) else None
+        return self.G(z, eps, y)
 
 
 __all__ = ["VideoRecipe", "VideoConfig", "GENERATORS"]
