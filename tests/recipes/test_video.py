@@ -118,7 +118,7 @@ def test_video_folder_reads_gifs_and_frame_folders_and_refuses_clearly(tmp_path)
     for t, f in enumerate(moving_frames(9)):
         Image.fromarray(f).save(root / "walk" / f"{t:03d}.png")
     ds = load_dataset(video_cfg(root, frames=4, stride=2))        # a.gif: 10 kept -> 2 clips; walk: 5 kept -> 1
-    assert ds.x.shape == (3, 1, 4, 16, 16) and ds.kind == "video"
+    assert ds.x.shape == (3, 1, 4, 16, 16) and ds.kind == "video" and ds.y is None   # a.gif lies in the top folder
     assert torch.equal(ds.x[0, 0, 1], torch.from_numpy(moving_frames(20)[2]).float() / 127.5 - 1)
     assert load_dataset(video_cfg(root, frames=4, hop=1)).x.shape[0] == (20 - 3) + (9 - 3)
     with pytest.raises(DataError, match="walk has 9 frames.*video.frames=10"):
@@ -130,6 +130,23 @@ def test_video_folder_reads_gifs_and_frame_folders_and_refuses_clearly(tmp_path)
     (root / "c.gif").write_bytes(b"not a gif")
     with pytest.raises(DataError, match=r"cannot read video .*c.gif"):
         load_dataset(video_cfg(root, frames=4, size=16, resize="resize"))
+
+
+def test_video_folder_classes_are_its_sub_folders(tmp_path):
+    root = tmp_path / "clips"
+    for cls, name, n in (("run", "a.gif", 8), ("jump", "b.gif", 12), ("jump", "c.gif", 4)):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        frames = moving_frames(n)
+        write_gif(root / cls / name, 255 - frames if cls == "jump" else frames)   # jump clips: light backgrounds
+    (root / "run" / "frames").mkdir()                                    # a frame folder inside a class
+    for t, f in enumerate(moving_frames(4)):
+        Image.fromarray(f).save(root / "run" / "frames" / f"{t:03d}.png")
+    ds = load_dataset(video_cfg(root, frames=4))                         # b: 3 clips, c: 1, a: 2, frames: 1
+    assert ds.class_names == ["jump", "run"] and ds.y.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    cfg = video_cfg(root, frames=4)
+    cfg.data.limit = 3
+    few = load_dataset(cfg)                                              # a subset keeps each clip's own label
+    assert len(few.y) == 3 and few.y.tolist() == (few.x.mean((1, 2, 3, 4)) < 0).long().tolist()
 
 
 def test_mp4_written_and_read_back(tmp_path):

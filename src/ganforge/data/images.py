@@ -47,12 +47,19 @@ def list_images(root: str) -> tuple[list[str], list[int] | None, list[str] | Non
         raise DataError(f"no images ({' '.join(IMAGE_EXTS)}) found under {root}; "
                         "point data.path at a folder of images")
     files = [os.path.join(root, r) for r in rels]
+    labels, class_names = folder_classes(rels)
+    return files, labels, class_names
+
+
+def folder_classes(rels: list[str]) -> tuple[list[int] | None, list[str] | None]:
+    """Class labels from paths relative to the top folder: each top sub-folder a class (sorted names -> 0..K-1);
+    any path directly in the top folder makes the whole set unlabelled (None, None)."""
     tops = [r.split(os.sep, 1)[0] if os.sep in r else None for r in rels]
-    if any(t is None for t in tops):
-        return files, None, None
+    if not tops or any(t is None for t in tops):
+        return None, None
     class_names = sorted(set(tops))
     index = {c: k for k, c in enumerate(class_names)}
-    return files, [index[t] for t in tops], class_names
+    return [index[t] for t in tops], class_names
 
 
 @dataclass

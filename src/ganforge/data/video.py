@@ -8,7 +8,10 @@ video.frames frames starting every video.hop kept frames (0 = video.frames: back
 Frames are brought to video.size (0 = keep) with video.resize: error | resize (shorter side, then a centre crop) |
 crop (centre). Refused with one line naming the file: a file that cannot be read, a video with fewer than
 video.frames frames after the stride, frames of another size than the first video's with no resize policy.
-Examples are (C, T, H, W) in [-1, 1]; the frame rate is video.fps (files' own rates are not read).
+Examples are (C, T, H, W) in [-1, 1]; the frame rate is video.fps (files' own rates are not read). Class labels
+as for image folders: when every video (file or frame folder) sits in a sub-folder of the top folder, each such
+sub-folder is a class (sorted names -> 0..K-1) and every clip of a video takes its label; a video directly in the
+top folder (a video file, or a folder holding frames) makes the set unlabelled.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import torch
 
 from ..core.errors import DataError
 from .dataset import Dataset, conform_images
+from .images import folder_classes
 from .sources import Source, register_source
 
 VIDEO_EXTS = (".gif", ".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v")
@@ -112,10 +116,13 @@ def load_video_folder(cfg, seed: int, path: str) -> Dataset:
         raise DataError(f"the videos under {path} differ in size ({', '.join(map(str, sorted(shapes)))}); set "
                         "video.size=N with video.resize=resize (or crop)")
     x = torch.cat(out).contiguous()
+    labels, class_names = folder_classes([os.path.relpath(f, path) for f in files])
+    y = None if labels is None else torch.cat([torch.full((len(c),), k) for k, (_, c) in zip(labels, clips)])
     if cfg.data.limit and cfg.data.limit < len(x):
-        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:cfg.data.limit].sort().values]
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:cfg.data.limit].sort().values
+        x, y = x[keep], (None if y is None else y[keep])
     meta = {"frames": s.frames, "fps": s.fps, "videos": len(files), "stride": s.stride, "part": "train"}
-    return Dataset(x=x, y=None, kind="video", name=path, value_range=(0.0, 255.0), class_names=None, meta=meta)
+    return Dataset(x=x, y=y, kind="video", name=path, value_range=(0.0, 255.0), class_names=class_names, meta=meta)
 
 
 def _is_video_folder(path: str) -> bool:
