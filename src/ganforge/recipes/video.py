@@ -88,7 +88,8 @@ class VideoRecipe(Recipe):
         self.shape, self.frames = (C, T, H, W), T
         self.num_classes = int(data_info.get("num_classes") or 0) if m.conditional else 0
         if m.conditional and not self.num_classes:
-            raise ConfigError("model.conditional needs labelled clips (moving-mnist); set model.conditional=false")
+            raise ConfigError("model.conditional needs labelled clips (moving-mnist, or a folder whose videos sit in "
+                              "class sub-folders); set model.conditional=false")
         self.recurrent = s.generator == "mocogan"
         self.z_dim = s.content + s.motion if self.recurrent else m.z_dim
         self.nets = {"G": self._make_g(),
