@@ -7,12 +7,15 @@ Each (arm, seed) trains a preset for --steps steps (default: the preset's) on th
 - mocogan: the `moving-mnist` preset (content code, GRU motion codes, a DCGAN frame generator shared over time);
 - conv3d: the `moving-mnist-3d` preset (3-D transposed convolutions), the same discriminators and optimiser.
 Then `ganforge eval RUN` on --n generated clips against the held-out clips (digits from MNIST images 8000-9999):
-FD in `lenet-video` features beside its real-vs-real floor, and the sanity baselines (real clips with frames
-shuffled, frozen on the first frame); content consistency and motion plausibility beside real clips'; FD of single
-frames in `lenet-mnist` features. Long clips: content consistency and motion plausibility of --n clips of twice the
-trained length (32 frames; MoCoGAN only, the GRU running on). Speed: training clips per second, sampling clips per
-second (the sampler network), peak resident memory of the run's process. Seeds default to 100-102, not the ones the
-presets were set with. Results: benchmarks/results/video_mnist.json; docs/benchmarks.md section `video-mnist`.
+FD in `clip3d-mnist` features (a 3-D CNN trained on other Moving MNIST clips to name the digit and the direction
+of its first move: the FVD analogue) beside its real-vs-real floor, and the sanity baselines (real clips with
+frames shuffled, frozen on the first frame); the same in `lenet-video` features (per-frame LeNet features, their
+mean and mean change; the floor and baselines there from two halves of the held-out clips); content
+consistency and motion plausibility beside real clips'; FD of single frames in `lenet-mnist` features. Long
+clips: content consistency and motion plausibility of --n clips of twice the trained length (32 frames; MoCoGAN
+only, the GRU running on). Speed: training clips per second, sampling clips per second (the sampler network),
+peak resident memory of the run's process. Seeds default to 100-102, not the ones the presets were set with.
+Results: benchmarks/results/video_mnist.json; docs/benchmarks.md section `video-mnist`.
 """
 from __future__ import annotations
 
@@ -70,8 +73,9 @@ def render(path: str = RESULTS) -> None:
     rows = load_rows(path)
     if not rows:
         return
-    cols = [("FD", "fd"), ("FD floor", "fd_floor"), ("FD shuffled", "video_fd_shuffled"),
-            ("FD frozen", "video_fd_frozen"), ("content", "content_consistency"),
+    cols = [("FD", "fd"), ("FD floor", "fd_floor"), ("FD shuffled", "clip3d_fd_shuffled"),
+            ("FD frozen", "clip3d_fd_frozen"), ("lenet-video FD", "video_fd"), ("its floor", "video_fd_floor_check"),
+            ("shuffled", "video_fd_shuffled"), ("frozen", "video_fd_frozen"), ("content", "content_consistency"),
             ("content real", "content_consistency_real"), ("motion", "motion_plausibility"),
             ("motion real", "motion_plausibility_real"), ("motion shuffled", "motion_plausibility_shuffled"),
             ("motion frozen", "motion_plausibility_frozen"), ("frame FD", "frame_fd"),

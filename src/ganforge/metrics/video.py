@@ -16,12 +16,15 @@ clip) and frozen (the first frame repeated): a metric that sees motion must scor
 - ``frame_fd``: the Frechet distance (Heusel et al. 2017) between ``lenet-mnist`` features of single whole frames of
   real and generated clips (every frame of every clip), with its real-vs-real floor (two halves of the real clips).
 - ``video_fd_shuffled`` / ``video_fd_frozen``: the Frechet distance in ``lenet-video`` features (below) between one
-  half of the real clips and the other half shuffled / frozen, beside ``video_fd_floor_check`` between the halves.
+  half of the real clips and the other half shuffled / frozen, beside ``video_fd_floor_check`` between the halves
+  and ``video_fd`` between that half and the generated clips. For clips of Moving MNIST's shape (1, 16, 32, 32) the
+  same four figures in the ``clip3d-mnist`` space (metrics/video3d.py, the default feature space of such clips):
+  ``clip3d_fd``, ``clip3d_fd_floor_check``, ``clip3d_fd_shuffled``, ``clip3d_fd_frozen``.
 
-The ``lenet-video`` extractor (the default feature space of video data): per frame, the 128 ``lenet-mnist``
-features of the whole frame (resized to 28x28), f_t; per clip, [mean_t f_t, mean_t |f_(t+1) - f_t|] (256-D): what
-the clip shows and how fast it changes. A small offline analogue of FVD (Unterthiner et al. 2018), not comparable
-with published FVD figures.
+The ``lenet-video`` extractor (the default feature space of video data of other shapes): per frame, the 128
+``lenet-mnist`` features of the whole frame (resized to 28x28), f_t; per clip, [mean_t f_t, mean_t |f_(t+1) - f_t|]
+(256-D): what the clip shows and how fast it changes. A small offline analogue of FVD (Unterthiner et al. 2018), not
+comparable with published FVD figures.
 """
 from __future__ import annotations
 
@@ -176,6 +179,15 @@ def video_checks(real: Tensor, fake: Tensor, seed: int = 0, digit_size: int = 16
     out["video_fd_floor_check"] = frechet_distance(va.numpy(), extract(ext, real[b]).numpy())
     out["video_fd_shuffled"] = frechet_distance(va.numpy(), extract(ext, shuffled(real[b], seed + 1)).numpy())
     out["video_fd_frozen"] = frechet_distance(va.numpy(), extract(ext, frozen(real[b])).numpy())
+    out["video_fd"] = frechet_distance(va.numpy(), extract(ext, fake).numpy())
+    from .video3d import SHAPE, load_clip3d
+    if tuple(real.shape[1:]) == SHAPE and tuple(fake.shape[1:]) == SHAPE:   # the 3-D CNN's space, the same figures
+        c3 = load_clip3d()
+        ca = extract(c3, real[a]).numpy()
+        out["clip3d_fd"] = frechet_distance(ca, extract(c3, fake).numpy())
+        out["clip3d_fd_floor_check"] = frechet_distance(ca, extract(c3, real[b]).numpy())
+        out["clip3d_fd_shuffled"] = frechet_distance(ca, extract(c3, shuffled(real[b], seed + 1)).numpy())
+        out["clip3d_fd_frozen"] = frechet_distance(ca, extract(c3, frozen(real[b])).numpy())
     return out
 
 
