@@ -116,6 +116,7 @@ class CycleGANRecipe(TranslatorBase):
             return {"a": p["a"][:n], "b": p["b"][:n], "a_labels": p["a_labels"][:n], "b_labels": p["b_labels"][:n],
                     "held_out": True}
         import os
+
         from ..data.translate import read_unpaired
         if os.path.isdir(os.path.join(self.data_info.get("name", ""), "testA")):
             a, b = read_unpaired(self.cfg, self.data_info["name"], "test")

@@ -110,8 +110,8 @@ class TranslatorBase(Recipe):
 
     def read_input(self, path: str) -> dict[str, Any]:
         """``--input FILE|DIR``: every image file (below DIR), as the run's source side, and their relative names."""
-        from ..data.translate import image_files
         from ..data.images import IMAGE_EXTS
+        from ..data.translate import image_files
         if os.path.isdir(path):
             names = image_files(path)
             files = [os.path.join(path, n) for n in names]
