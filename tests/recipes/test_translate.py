@@ -249,6 +249,10 @@ def test_pix2pix_trains_resumes_exactly_samples_user_files_and_exports(tmp_path,
                           overrides=TINY + ["translate.l1_weight=0"])
     last = json.loads(open(os.path.join(cgan.run_dir, "stats.jsonl")).readlines()[-1])
     assert abs(last["loss_G"] - last["loss_G_adv"]) < 1e-4
+    periodic = ganforge.train("pix2pix", data=str(root), out=str(tmp_path / "ev"), steps=2,
+                              overrides=TINY + ["eval.every=2", "eval.n=8", "eval.metrics=fd"])
+    rows = [json.loads(line) for line in open(os.path.join(periodic.run_dir, "stats.jsonl"))]
+    assert any("eval/fd" in r for r in rows)
     assert main(["export", full.run_dir, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
     index = json.load(open(tmp_path / "hf" / "model_index.json"))
     assert list(index["components"]) == ["G_AB"]

@@ -3,8 +3,9 @@ figure is).
 
 pix2pix: the run's G_ema translates held-out sources (edges2digits: the 2,000 pairs from MNIST images 8000-9999;
 folders: the first --n training pairs, which the protocol says) and is scored against their targets: L1, PSNR, SSIM;
-FD to the targets in a feature space (digits: ``lenet-mnist``; else the data's default extractor, or --extractor)
-with its real-vs-real floor; for digits, the MNIST classifier's accuracy on the outputs and on the targets.
+FD to the targets in a feature space (the ``translation`` extractor: ``lenet-mnist`` for digits, else
+``random-conv``; or --extractor) with its real-vs-real floor; for digits, the MNIST classifier's accuracy on the
+outputs and on the targets.
 
 CycleGAN: G_AB_ema translates held-out A images and G_BA_ema held-out B images. FD of each direction's outputs to the
 real images of its target domain, beside the FD of the untranslated sources (what translation has to close) and the
@@ -23,16 +24,14 @@ import torch
 
 from ..core.errors import ConfigError
 from ..data import load_dataset
-from ..metrics.extractors import default_extractor, extract, get_extractor, load_classifier
+from ..metrics.extractors import extract, get_extractor, load_classifier
 from ..metrics.translate import fd_with_floor, label_accuracy, paired_scores, psnr_per_image, ssim_per_image
 from .base import Evaluator, refuse, register_evaluator
 
 
-def _extractor(name: str, info: dict, shape) -> Any:
-    if name == "auto":
-        name = "lenet-mnist" if info.get("digits") else default_extractor(
-            {"kind": "image", "shape": list(shape)})
-    return get_extractor(name)
+def _extractor(name: str, info: dict) -> Any:
+    """--extractor, or for auto the ``translation`` one (lenet-mnist for the digit sets, random-conv else)."""
+    return get_extractor("translation", info) if name == "auto" else get_extractor(name)
 
 
 def _translate(g, x: torch.Tensor, direction: str) -> torch.Tensor:
@@ -63,7 +62,7 @@ def _paired(g, data, n, seed, extractor, info):
     p = g.recipe.eval_pairs(data, n)
     out = _translate(g, p["source"], "AtoB")
     m = paired_scores(out, p["target"])
-    ext = _extractor(extractor, info, p["target"].shape[1:])
+    ext = _extractor(extractor, info)
     m.update(fd_with_floor(extract(ext, p["target"]), extract(ext, out), seed))
     if p.get("labels") is not None:
         clf = load_classifier("lenet-mnist")
@@ -80,11 +79,11 @@ def _unpaired(g, data, n, seed, extractor, info):
     a, b = s["a"], s["b"]
     ab, ba = _translate(g, a, "AtoB"), _translate(g, b, "BtoA")
     m: dict[str, float] = {}
-    ext_b = _extractor(extractor, info, b.shape[1:])
+    ext_b = _extractor(extractor, info)
     fb = extract(ext_b, b)
     m.update(_named(fd_with_floor(fb, extract(ext_b, ab), seed), "_atob"))
     m["fd_atob_source"] = fd_with_floor(fb, extract(ext_b, a), seed)["fd"]
-    ext_a = ext_b if info.get("digits") else _extractor(extractor, info, a.shape[1:])
+    ext_a = ext_b
     fa = extract(ext_a, a)
     m.update(_named(fd_with_floor(fa, extract(ext_a, ba), seed), "_btoa"))
     m["fd_btoa_source"] = fd_with_floor(fa, extract(ext_a, b), seed)["fd"]

@@ -13,6 +13,9 @@ In a feature space (digits: the shipped ``lenet-mnist`` network):
 - ``fd``: the Frechet distance of outputs to real images of the target domain, beside ``fd_floor`` between two
   disjoint halves of those real images at the same size (metrics/registry.py's protocol).
 - label accuracy: the share of outputs the shipped MNIST classifier reads as the label of their source.
+
+The ``translation`` extractor is the default feature space of translation data (kinds image-pair and image-unpaired):
+``lenet-mnist`` for the built digit sets, ``random-conv`` for any other images.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core.errors import DataError
+from .extractors import ExtractorSpec, RandomConvExtractor, load_classifier, register_extractor
 from .fd import frechet_distance
 
 WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
@@ -97,5 +101,16 @@ def label_accuracy(classifier, images: Tensor, labels: Tensor, batch: int = 500)
     return float((pred == labels.cpu()).float().mean())
 
 
-__all__ = ["l1_per_image", "psnr_per_image", "ssim_per_image", "gaussian_window", "paired_scores", "fd_with_floor",
-           "label_accuracy"]
+TRANSLATION_KINDS = ("image-pair", "image-unpaired")
+
+
+def target_extractor(digits: bool = False):
+    return load_classifier("lenet-mnist") if digits else RandomConvExtractor()
+
+
+register_extractor("translation", ExtractorSpec(
+    target_extractor, ("digits",), default_for=lambda info: 10 if info.get("kind") in TRANSLATION_KINDS else None,
+    configure=lambda info: {"digits": bool(info.get("digits"))}))
+
+__all__ = ["target_extractor", "TRANSLATION_KINDS", "l1_per_image", "psnr_per_image", "ssim_per_image",
+           "gaussian_window", "paired_scores", "fd_with_floor", "label_accuracy"]

@@ -124,6 +124,11 @@ class CycleGANRecipe(TranslatorBase):
         na, nb = int(self.data_info.get("n_a", len(data))), int(self.data_info.get("n_b", len(data)))
         return {"a": data.x[:min(n, na)], "b": data.extra["b"][:min(n, nb)], "held_out": False}
 
+    def eval_samples(self, data, n: int, seed: int):
+        """G_AB's translations of held-out A images against real held-out B images (``eval.every``)."""
+        s = self.eval_sets(data, n)
+        return s["b"], self.generate({"source": s["a"].to(self.device)}), {}
+
     def generators(self) -> dict[str, str]:
         return {"G_AB": "G_AB_ema", "G_BA": "G_BA_ema"}
 

@@ -103,6 +103,11 @@ class Pix2PixRecipe(TranslatorBase):
         n = min(n, len(data))
         return {"source": data.x[:n], "target": data.extra["target"][:n], "held_out": False}
 
+    def eval_samples(self, data, n: int, seed: int):
+        """Translations of held-out sources against their true targets (``eval.every`` during training)."""
+        p = self.eval_pairs(data, n)
+        return p["target"], self.generate({"source": p["source"].to(self.device)}), {}
+
     def generators(self) -> dict[str, str]:
         return {"G_AB": "G_ema"}
 
