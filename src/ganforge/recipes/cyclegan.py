@@ -13,6 +13,7 @@ G_AB_ema and G_BA_ema, averages of the generators' weights, translate at samplin
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -20,7 +21,7 @@ from ..core.errors import ConfigError
 from ..losses import d_loss, g_loss, is_relativistic
 from ..nets.translate import ImagePool
 from .base import Batch, OptimSpec, Phase, register_recipe
-from .translate_common import DIRECTIONS, TranslatorBase
+from .translate_common import DIRECTIONS, TranslatorBase, grid_rows, to_uint8
 from .translate_presets import CYCLEGAN_PRESETS
 
 
@@ -104,9 +105,11 @@ class CycleGANRecipe(TranslatorBase):
     def save_grid(self, outputs, stem: str, inputs=None) -> list[str]:
         """Rows: A, G_AB(A), then B, G_BA(B), for the same fixed images at every step."""
         back = self.generate({"source": inputs["other"], "direction": "BtoA"})
-        path = self.save_samples(torch.cat([outputs, back]), stem + ".png",
-                                 {"source": torch.cat([inputs["source"], inputs["other"]])})
-        return [path]
+        rows = grid_rows({"source": to_uint8(inputs["source"]), "x": to_uint8(outputs)})["x"], \
+            grid_rows({"source": to_uint8(inputs["other"]), "x": to_uint8(back)})["x"]
+        if rows[0].shape[1] != rows[1].shape[1]:
+            rows = tuple(np.repeat(r, 3, 1) if r.shape[1] == 1 else r for r in rows)
+        return [self.write("png-grid", stem + ".png", {"x": np.concatenate(rows)}, nrow=len(outputs))]
 
     def eval_sets(self, data, n: int) -> dict:
         """Held-out images of both domains (with labels for the built set), else the training images."""
