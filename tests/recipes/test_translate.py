@@ -221,7 +221,7 @@ def test_pix2pix_trains_resumes_exactly_samples_user_files_and_exports(tmp_path,
     a, b = ganforge.load(full.run_dir), ganforge.load(half.run_dir)
     same_weights(a, b)
     grid = Image.open(os.path.join(full.run_dir, "samples", "grid-00000004.png"))
-    assert grid.size[1] > 2.5 * 16 and grid.size[0] > 3 * 16                 # rows input | output | target, 3 columns
+    assert grid.size[0] == grid.size[1] > 3 * 16                           # rows input | output | target, 3 columns
     stats = [json.loads(line) for line in open(os.path.join(full.run_dir, "stats.jsonl"))]
     assert {"l1", "loss_G_adv", "loss_D"} <= set(stats[-1])
     # the user's files, keeping their names (and sub-folders)
@@ -274,7 +274,7 @@ def test_cyclegan_trains_resumes_exactly_with_its_pools_and_exports_both_generat
         assert int(a.recipe.nets["pool_A"].count) == 3                     # the pool filled, and was kept
     run = full.run_dir
     grid = Image.open(os.path.join(run, "samples", "grid-00000004.png"))
-    assert grid.size[1] > 4 * 16 > grid.size[0] / 4                         # rows A, G_AB(A), B, G_BA(B); 3 columns
+    assert grid.size[1] > grid.size[0]                                      # rows A, G_AB(A), B, G_BA(B); 3 columns
     mine = tmp_path / "mine"
     os.makedirs(mine)
     Image.fromarray(blob(np.random.default_rng(3))).save(mine / "b1.png")
