@@ -295,8 +295,13 @@ def test_cyclegan_trains_resumes_exactly_with_its_pools_and_exports_both_generat
     assert {"fd_atob", "fd_btoa", "fd_atob_source", "fd_floor_atob"} <= set(res["metrics"])
 
 
-def test_recipe_refusals(tmp_path):
+def test_recipe_refusals(tmp_path, capsys):
     root = paired_folder(tmp_path / "p", n=4)
+    os.remove(root / "B" / "003.png")
+    assert main(["train", "pix2pix", "--data", str(root), "--out", str(tmp_path / "bad"), "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "A/003.png" in err and not (tmp_path / "bad").exists()
+    paired_folder(root, n=4)
     with pytest.raises(ConfigError, match="power of two"):
         ganforge.train("pix2pix", data=str(root), out=str(tmp_path / "r"), steps=1,
                        overrides=TINY + ["translate.size=24"])
