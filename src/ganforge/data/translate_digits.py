@@ -6,8 +6,9 @@ the run's shuffles), both at 32x32 grey, values in [-1, 1]:
 - edge map: the Sobel gradient magnitude of the digit, sqrt(gx^2 + gy^2) with gx = [[-1,0,1],[-2,0,2],[-1,0,1]] and
   gy its transpose (zero padding), thresholded at 1.0 (a quarter of the magnitude 4 of a full black-to-white step):
   white where above, black elsewhere; a one- to two-pixel outline of each stroke.
-- source ``x`` the edge map, ``target`` the digit. Training pairs from MNIST images 0-7999, held-out pairs (what
-  evaluation translates) from 8000-9999: the images the shipped ``lenet-mnist`` classifier was not trained on.
+- source ``x`` the edge map, ``target`` the digit (translate.direction=BtoA: the other way). Training pairs from
+  MNIST images 0-7999, held-out pairs (what evaluation translates) from 8000-9999: the images the shipped
+  ``lenet-mnist`` classifier was not trained on.
 
 ``digits2mnist`` (unpaired): domain A is scikit-learn's 8x8 digits (values 0..16) resized bilinearly to 32x32, so a
 digit fills its frame; domain B is MNIST padded to 32x32 as above (a 20x20 digit centred by mass). This mirrors the
@@ -98,6 +99,8 @@ def _check_size(cfg, name: str) -> None:
 def load_edges2digits(cfg, seed: int, path: str) -> Dataset:
     _check_size(cfg, "edges2digits")
     edges, digits, _ = edges2digits(cfg.data.path)
+    if cfg.section("translate").direction == "BtoA":   # digits -> their edge maps
+        edges, digits = digits, edges
     ds = Dataset(x=edges, y=None, kind="image-pair", name="edges2digits", value_range=(0.0, 255.0), class_names=None,
                  extra={"target": digits}, meta={"digits": True, "target_shape": [1, SIZE, SIZE]})
     return apply_limit(ds, cfg.data.limit, seed)

@@ -99,6 +99,8 @@ class Pix2PixRecipe(TranslatorBase):
         if self.data_info.get("name") == "edges2digits":
             from ..data.translate_digits import edges2digits
             x, t, y = edges2digits(self.cfg.data.path, part="test")
+            if self.settings().direction == "BtoA":         # digits -> edge maps: no digit to read the label of
+                return {"source": t[:n], "target": x[:n], "held_out": True}
             return {"source": x[:n], "target": t[:n], "labels": y[:n], "held_out": True}
         n = min(n, len(data))
         return {"source": data.x[:n], "target": data.extra["target"][:n], "held_out": False}
