@@ -35,7 +35,7 @@ def _add_train(sub, with_recipes: bool = False) -> None:
                 p.add_argument(f"--{flag}", type=typ, dest=f"opt_{key}", help=f"{text} (= --set {key}=...)")
 
 
-def _add_sample(sub) -> None:
+def _add_sample(sub, with_recipes: bool = False) -> None:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", help="run folder or checkpoint file")
     p.add_argument("--n", type=int, help="number of samples (default 64, or one per --input example)")
@@ -53,6 +53,14 @@ def _add_sample(sub) -> None:
     p.add_argument("--temperature", type=float, help="text runs: sampling temperature (default: the run's)")
     p.add_argument("--frames", type=int, help="video runs: frames per clip (default: the trained length)")
     p.add_argument("--format", choices=["gif", "mp4"], help="video runs: the file of each clip when --out is a folder")
+    if with_recipes:  # options recipes declare for their own conditions (translation: --direction)
+        from .core.registry import RECIPES
+        taken = {a for action in p._actions for a in action.option_strings}
+        for _, cls in RECIPES.items():
+            for flag, (typ, text, options) in cls.sample_options.items():
+                if f"--{flag}" not in taken:
+                    taken.add(f"--{flag}")
+                    p.add_argument(f"--{flag}", type=typ, choices=options, dest=f"cond_{flag}", help=text)
 
 
 def _add_info(sub) -> None:
@@ -119,7 +127,7 @@ def build_parser(with_recipes: bool = False) -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     _add_train(sub, with_recipes)
-    _add_sample(sub)
+    _add_sample(sub, with_recipes)
     _add_info(sub)
     _add_eval(sub)
     _add_explore(sub)
@@ -172,11 +180,9 @@ def cmd_train(a) -> int:
     return 0
 
 
-def _conditions(a) -> dict:
+def _conditions(a, recipe) -> dict:
     """The conditioning inputs given on the command line, in the form Generator.sample takes them."""
-    from .config import DataConfig
     from .core.errors import ConfigError
-    from .data import load_dataset
     out: dict = {"label": a.label}
     if a.condition:
         conds = {}
@@ -187,11 +193,12 @@ def _conditions(a) -> dict:
             conds[col.strip()] = val
         out["condition"] = conds
     if a.input:
-        out["input"] = load_dataset(DataConfig(source="auto", path=a.input, labels=False)).x
+        out.update(recipe.read_input(a.input))
     if a.text:
         out["text"] = list(a.text)
     out["prefix"], out["temperature"] = a.prefix, a.temperature
     out["frames"], out["format"] = a.frames, a.format
+    out.update({k[len("cond_"):]: v for k, v in vars(a).items() if k.startswith("cond_")})
     return out
 
 
@@ -199,7 +206,7 @@ def cmd_sample(a) -> int:
     from . import api
     from .core.seed import parse_seeds
     g = api.load(a.run)
-    conditions = g.recipe.check_conditions(_conditions(a))
+    conditions = g.recipe.check_conditions(_conditions(a, g.recipe))
     out = a.out or f"samples{g.recipe.grid_format()}"
     seeds = parse_seeds(a.seeds) if a.seeds else None
     n = a.n if a.n is not None else (len(conditions["input"]) if "input" in conditions else 64)
@@ -395,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     from .core.errors import GanforgeError
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        a = build_parser(with_recipes=bool(args) and args[0] == "train").parse_args(args)
+        a = build_parser(with_recipes=bool(args) and args[0] in ("train", "sample")).parse_args(args)
         a.argv = args  # for --nproc to re-launch
         return COMMANDS[a.command](a)
     except GanforgeError as e:

@@ -97,6 +97,8 @@ class Recipe:
     condition_help: dict[str, str] = {}  # conditioning inputs sample() may take: {"label": "class index"}
     formats: dict[str, str] = {}    # sample file extension -> registered writer; the first is the grid's
     cli_options: dict[str, tuple[str, type, str]] = {}  # `ganforge train --flag`: (config key, type, help)
+    sample_options: dict[str, tuple[type, str, tuple | None]] = {}  # `ganforge sample --flag`: (type, help, choices),
+                                                                    # passed to sample() as the condition ``flag``
     flush_denormal = False          # train with denormal floats flushed to zero (torch.set_flush_denormal)
 
     def __init__(self, cfg: Config, data_info: dict, device: torch.device):
@@ -174,6 +176,13 @@ class Recipe:
                 takes = ", ".join(f"--{k} ({v})" for k, v in ok.items()) or "no conditioning input"
                 raise ConfigError(f"this {self.name} run takes no --{key}{self.refusal(key)}; it takes {takes}")
         return given
+
+    def read_input(self, path: str) -> dict[str, Any]:
+        """The conditions ``ganforge sample --input PATH`` gives: by default the examples any data source reads from
+        PATH as ``input``; a recipe may read its own files (and add, say, their names)."""
+        from ..config import DataConfig
+        from ..data import load_dataset
+        return {"input": load_dataset(DataConfig(source="auto", path=path, labels=False)).x}
 
     def refusal(self, key: str) -> str:
         """Why a condition is refused, appended to the error (e.g. ' (it is not class-conditional)')."""
