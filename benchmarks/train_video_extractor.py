@@ -78,7 +78,8 @@ def main() -> None:
     path = os.path.join(OUT, f"{NAME}.safetensors")
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
     from ganforge.core.frozen import file_sha256
-    card = {"name": NAME, "shape": list(train.x.shape[1:]), "width": 16, "heads": ["digit (10)", "first move (4)"],
+    card = {"name": NAME, "shape": list(train.x.shape[1:]), "width": 16, "features": net.fc.out_features,
+            "heads": ["digit (10)", "first move (4)"],
             **{f"{k}_accuracy": {"digit": round(v[0], 4), "direction": round(v[1], 4)} for k, v in acc.items()},
             "chance": {"digit": 0.1, "direction": 0.25}, "train_clips": len(train.x), "test_clips": len(test.x),
             "steps": a.steps, "batch": 64, "lr": 1e-3, "seed": a.seed, "train_seconds": round(time.perf_counter() - t0),

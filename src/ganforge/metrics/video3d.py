@@ -3,8 +3,9 @@
 FVD (Unterthiner et al. 2018) is the Frechet distance in the features of an action-recognition network (I3D),
 whose weights are downloaded; this one is trained here on the clips it judges. ``Clip3DNet`` reads a whole clip
 (1, 16, 32, 32) in [-1, 1] through four 3-D convolutions (16, 32, 64, 128 channels; the first halves space only,
-the others halve time and space; LeakyReLU 0.2), a dense layer to 128 features (ReLU: the feature space), and two
-heads: the digit (10 classes) and the direction of the first move (4 classes: up or down, times left or right).
+the others halve time and space; LeakyReLU 0.2), a dense layer to 32 features (ReLU: the feature space; few, so
+that the Frechet distance of a few hundred clips is not dominated by its small-sample bias), and two heads: the
+digit (10 classes) and the direction of the first move (4 classes: up or down, times left or right).
 The direction head makes the features see motion: a network that only had to name the digit could ignore time.
 benchmarks/train_video_extractor.py trains it on clips built as the `moving-mnist` preset builds them (MNIST test
 images 0-7999) and tests it on the held-out clips (images 8000-9999); the weights ship with a card of their
@@ -29,7 +30,7 @@ TRAIN_SCRIPT = "python benchmarks/train_video_extractor.py"
 
 
 class Clip3DNet(nn.Module):
-    def __init__(self, width: int = 16, features: int = 128) -> None:
+    def __init__(self, width: int = 16, features: int = 32) -> None:
         super().__init__()
         w = [1, width, 2 * width, 4 * width, 8 * width]
         kernels = [((3, 4, 4), (1, 2, 2), (1, 1, 1))] + [(4, 2, 1)] * 3     # (kernel, stride, padding)
@@ -39,7 +40,7 @@ class Clip3DNet(nn.Module):
         self.direction = nn.Linear(features, 4)
 
     def body(self, x: Tensor) -> Tensor:
-        """Clips (N, 1, 16, 32, 32) -> features (N, 128)."""
+        """Clips (N, 1, 16, 32, 32) -> features (N, 32)."""
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)
         return F.relu(self.fc(x.flatten(1)))
@@ -61,7 +62,7 @@ class Clip3DExtractor(Extractor):
 
     def __init__(self, net: Clip3DNet, card: dict, sha256: str) -> None:
         super().__init__()
-        self.net, self.card, self.sha256, self.dim = net, card, sha256, 128
+        self.net, self.card, self.sha256, self.dim = net, card, sha256, net.fc.out_features
         self.finish()
 
     def features(self, x: Tensor) -> Tensor:
@@ -89,7 +90,7 @@ def load_clip3d(path: str | None = None) -> Clip3DExtractor:
     if card.get("sha256") != digest:
         raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card says "
                               f"{str(card.get('sha256'))[:12]}...; {how}")
-    net = Clip3DNet(int(card.get("width", 16)))
+    net = Clip3DNet(int(card.get("width", 16)), int(card.get("features", 32)))
     net.load_state_dict(load_file(str(weights)))
     return Clip3DExtractor(net, card, digest)
 
