@@ -62,11 +62,18 @@ def mean_sd(values: list, fmt: str = ".3g") -> str:
 
 
 def footer(rows: list[dict]) -> str:
-    """The machine and commit of the newest row and every command behind the rows (each row's provenance)."""
-    p = rows[-1]["provenance"]
-    return (f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
-            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+    """The machine of the newest row, and every command behind the rows with the commit(s) it ran at (each row's
+    provenance; rows from before provenance was recorded are counted apart)."""
+    known = [r for r in rows if r.get("provenance")]
+    p = max(known, key=lambda r: r["provenance"].get("date", ""))["provenance"]
+    runs: dict[str, set[str]] = {}
+    for r in known:
+        q = r["provenance"]
+        runs.setdefault(q["command"], set()).add(q["commit"][:10] + (" with uncommitted changes" if q["dirty"] else ""))
+    cmds = "; ".join(f"`{c}` (commit {', '.join(sorted(v))})" for c, v in sorted(runs.items()))
+    old = len(rows) - len(known)
+    return (f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}.\n\nCommands: {cmds}"
+            + (f"; {old} rows from before commands and commits were recorded" if old else ""))
 
 
 def provenance(config: dict | None = None) -> dict:

@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -95,15 +95,12 @@ def render() -> None:
                      f"{_ms([r['sample_phrases_per_s'] for r in mine], '.0f')} |")
     m0 = rows[0]["metrics"]
     per.append("| held-out real | " + " | ".join(f"{m0[f'{s}/{v}_real']:.2f}" for s in STATS for v in VOICES) + " |")
-    p = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip()
             + f"\n\nGoals: {GOALS}. Mean ± sample std over seeds; in the columns marked (real), the second figure is "
             "the held-out phrases' own.\n\n" + "\n".join(lines)
             + "\n\nPer voice (S, A, T, B), generated beside held-out real:\n\n" + "\n".join(per) + "\n\n"
             + "\n".join(speed) + "\n\n"
-            + f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
-            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+            + footer(rows))
     write_section("music-chorales", "Music: MuseGAN-class GAN against an LSTM baseline on Bach chorales", body)
 
 

@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,13 +91,10 @@ def render(path: str = RESULTS) -> None:
         speed.append(f"| {arm} | {_ms([r['train_clips_per_s'] for r in mine], '.0f')} | "
                      f"{_ms([r['sample_clips_per_s'] for r in mine], '.0f')} | "
                      f"{_ms([r['peak_rss_mb'] for r in mine], '.0f')} |")
-    p = rows[-1]["provenance"]
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip()
             + f"\n\nGoals: {GOALS}. Mean ± sample std over seeds.\n\n" + "\n".join(lines) + "\n\n"
             + "\n".join(speed) + "\n\n"
-            + f"Machine: {p['cpu']}, {p['cores']} cores, torch {p['torch']}; commit {p['commit'][:10]}"
-            + f"{' (uncommitted changes)' if p['dirty'] else ''}.\n\nCommands: "
-            + "; ".join(f"`{c}`" for c in sorted({r['provenance']['command'] for r in rows})))
+            + footer(rows))
     write_section("video-mnist", "Video: MoCoGAN-class against a 3-D convolutional generator on Moving MNIST", body,
                   **({} if path == RESULTS else {"path": os.path.splitext(path)[0] + ".md"}))
 
