@@ -98,17 +98,29 @@ def test_classify_channels_combines_digits():
     assert torch.equal(ex.classify_channels(ds.x[a]), ex.logits(ds.x[a]).argmax(1))
 
 
-def test_damaged_weights_are_refused(tmp_path):
+@pytest.mark.parametrize("name", ["digits", "chorale-phrases", "fsdd-mel", "clip3d-mnist"])
+def test_damaged_weights_are_refused(tmp_path, name):
     for suffix in (".safetensors", ".json"):
-        shutil.copy(WEIGHTS_DIR / f"digits{suffix}", tmp_path / f"digits{suffix}")
-    assert get_extractor("digits", path=tmp_path / "digits.safetensors").dim == 128
-    with open(tmp_path / "digits.safetensors", "r+b") as f:
+        shutil.copy(WEIGHTS_DIR / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    path = tmp_path / f"{name}.safetensors"
+    assert get_extractor(name, path=path).dim > 0
+    with open(path, "r+b") as f:
         f.seek(-4, os.SEEK_END)
         f.write(b"\0\0\0\0")
     with pytest.raises(CheckpointError, match="damaged or stale"):
-        get_extractor("digits", path=tmp_path / "digits.safetensors")
-    with pytest.raises(CheckpointError, match="not found.*train_extractors"):
-        get_extractor("digits", path=tmp_path / "nope.safetensors")
+        get_extractor(name, path=path)
+    with pytest.raises(CheckpointError, match="not found.*to rebuild it"):
+        get_extractor(name, path=tmp_path / "nope.safetensors")
+    other = "lenet-mnist" if name == "digits" else "digits"             # whole, but another network's weights
+    shutil.copy(WEIGHTS_DIR / f"{other}.safetensors", path)
+    card = json.loads((tmp_path / f"{name}.json").read_text())
+    card["sha256"] = file_sha256(path)
+    (tmp_path / f"{name}.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="does not hold the weights its card describes"):
+        get_extractor(name, path=path)
+    (tmp_path / f"{name}.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="cannot read the weight card"):
+        get_extractor(name, path=path)
 
 
 # ---------------------------------------------------------------------------------------------- random-conv

@@ -19,17 +19,16 @@ real-vs-real floor (the floor protocol of metrics/registry.py).
 """
 from __future__ import annotations
 
-import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.errors import CheckpointError, DataError
-from ..core.frozen import file_sha256
-from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, register_extractor
+from ..core.errors import DataError
+from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, load_checked, register_extractor
 
 N_FFT, HOP, N_MELS = 256, 64, 40
 TRAIN_SCRIPT = "python benchmarks/train_audio_classifier.py"
@@ -124,19 +123,9 @@ class DigitExtractor(Extractor):
 
 
 def load_digit_classifier(path: str | None = None) -> DigitExtractor:
-    from safetensors.torch import load_file
-    weights = WEIGHTS_DIR / "fsdd-mel.safetensors" if path is None else __import__("pathlib").Path(path)
-    card_path = weights.with_suffix(".json")
-    how = f"run `{TRAIN_SCRIPT}` to rebuild it"
-    if not weights.is_file() or not card_path.is_file():
-        raise CheckpointError(f"extractor weights not found: {weights if not weights.is_file() else card_path}; {how}")
-    card = json.loads(card_path.read_text())
-    digest = file_sha256(weights)
-    if card.get("sha256") != digest:
-        raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card says "
-                              f"{str(card.get('sha256'))[:12]}...; {how}")
-    net = DigitNet(int(card.get("classes", 10)))
-    net.load_state_dict(load_file(str(weights)))
+    weights = WEIGHTS_DIR / "fsdd-mel.safetensors" if path is None else Path(path)
+    net, card, digest = load_checked(weights, lambda card: DigitNet(int(card.get("classes", 10))),
+                                     f"run `{TRAIN_SCRIPT}` to rebuild it")
     return DigitExtractor(net, card, digest)
 
 

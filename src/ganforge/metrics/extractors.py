@@ -217,13 +217,12 @@ class ClassifierExtractor(Extractor):
         return {**card, **super().describe()}
 
 
-def load_classifier(name: str, path: str | os.PathLike | None = None) -> ClassifierExtractor:
-    """Load ``<name>.safetensors`` (shipped, or ``path``) and check it against the JSON card beside it."""
+def load_checked(weights: Path, make: Callable[[dict], nn.Module], how: str) -> tuple[nn.Module, dict, str]:
+    """Weights of a frozen network and the JSON card beside them (``<stem>.json``), checked: the card must read, its
+    sha256 match the file, and the file hold the weights of ``make(card)``. -> (network, card, sha256); each failure
+    is one CheckpointError ending in ``how`` (the command that rebuilds the weights)."""
     from safetensors.torch import load_file
-
-    weights = Path(path) if path else WEIGHTS_DIR / f"{name}.safetensors"
     card_path = weights.with_suffix(".json")
-    how = f"run `{TRAIN_SCRIPT} --only {name}` to rebuild it"
     if not weights.is_file() or not card_path.is_file():
         missing = weights if not weights.is_file() else card_path
         raise CheckpointError(f"extractor weights not found: {missing}; {how}")
@@ -235,12 +234,20 @@ def load_classifier(name: str, path: str | os.PathLike | None = None) -> Classif
     if card.get("sha256") != digest:
         raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card {card_path.name} says "
                               f"{str(card.get('sha256'))[:12]}...; the file is damaged or stale, {how}")
-    net = CLASSIFIERS[name][0](int(card.get("classes", 10)))
+    net = make(card)
     try:
         net.load_state_dict(load_file(str(weights)))
     except Exception as e:  # safetensors header errors or key/shape mismatches
         why = (str(e).strip().splitlines() or [type(e).__name__])[-1].strip()[:200]
-        raise CheckpointError(f"{weights} does not hold {name} weights ({why}); {how}") from None
+        raise CheckpointError(f"{weights} does not hold the weights its card describes ({why}); {how}") from None
+    return net, card, digest
+
+
+def load_classifier(name: str, path: str | os.PathLike | None = None) -> ClassifierExtractor:
+    """Load ``<name>.safetensors`` (shipped, or ``path``) and check it against the JSON card beside it."""
+    weights = Path(path) if path else WEIGHTS_DIR / f"{name}.safetensors"
+    net, card, digest = load_checked(weights, lambda card: CLASSIFIERS[name][0](int(card.get("classes", 10))),
+                                     f"run `{TRAIN_SCRIPT} --only {name}` to rebuild it")
     return ClassifierExtractor(name, net, card, digest)
 
 

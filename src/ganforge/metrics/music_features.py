@@ -14,16 +14,14 @@ replaced by the same track of another phrase of the batch.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..core.errors import CheckpointError, DataError
-from ..core.frozen import file_sha256
-from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, register_extractor
+from ..core.errors import DataError
+from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, load_checked, register_extractor
 
 TRAIN_SCRIPT = "python benchmarks/train_music_extractor.py"
 CLASSES = ("real", "track transposed", "bars shuffled", "track swapped")
@@ -99,19 +97,10 @@ class PhraseExtractor(Extractor):
 
 
 def load_phrase_net(path: str | None = None) -> PhraseExtractor:
-    from safetensors.torch import load_file
     weights = WEIGHTS_DIR / "chorale-phrases.safetensors" if path is None else Path(path)
-    card_path = weights.with_suffix(".json")
-    how = f"run `{TRAIN_SCRIPT}` to rebuild it"
-    if not weights.is_file() or not card_path.is_file():
-        raise CheckpointError(f"extractor weights not found: {weights if not weights.is_file() else card_path}; {how}")
-    card = json.loads(card_path.read_text())
-    digest = file_sha256(weights)
-    if card.get("sha256") != digest:
-        raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card says "
-                              f"{str(card.get('sha256'))[:12]}...; {how}")
-    net = PhraseNet(int(card["shape"][0]), len(card.get("classes", CLASSES)))
-    net.load_state_dict(load_file(str(weights)))
+    net, card, digest = load_checked(weights, lambda card: PhraseNet(int(card["shape"][0]),
+                                                                     len(card.get("classes", CLASSES))),
+                                     f"run `{TRAIN_SCRIPT}` to rebuild it")
     return PhraseExtractor(net, card, digest)
 
 

@@ -13,16 +13,14 @@ held-out accuracies and sha256. Not comparable with published FVD figures.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.errors import CheckpointError, DataError
-from ..core.frozen import file_sha256
-from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, register_extractor
+from ..core.errors import DataError
+from .extractors import WEIGHTS_DIR, Extractor, ExtractorSpec, load_checked, register_extractor
 
 NAME = "clip3d-mnist"
 SHAPE = (1, 16, 32, 32)
@@ -79,19 +77,10 @@ class Clip3DExtractor(Extractor):
 
 
 def load_clip3d(path: str | None = None) -> Clip3DExtractor:
-    from safetensors.torch import load_file
     weights = WEIGHTS_DIR / f"{NAME}.safetensors" if path is None else Path(path)
-    card_path = weights.with_suffix(".json")
-    how = f"run `{TRAIN_SCRIPT}` to rebuild it"
-    if not weights.is_file() or not card_path.is_file():
-        raise CheckpointError(f"extractor weights not found: {weights if not weights.is_file() else card_path}; {how}")
-    card = json.loads(card_path.read_text())
-    digest = file_sha256(weights)
-    if card.get("sha256") != digest:
-        raise CheckpointError(f"{weights} has sha256 {digest[:12]}... but its card says "
-                              f"{str(card.get('sha256'))[:12]}...; {how}")
-    net = Clip3DNet(int(card.get("width", 16)), int(card.get("features", 32)))
-    net.load_state_dict(load_file(str(weights)))
+    net, card, digest = load_checked(weights, lambda card: Clip3DNet(int(card.get("width", 16)),
+                                                                     int(card.get("features", 32))),
+                                     f"run `{TRAIN_SCRIPT}` to rebuild it")
     return Clip3DExtractor(net, card, digest)
 
 
