@@ -270,10 +270,12 @@ def test_musegan_shapes_and_straight_through_binarisation():
 @pytest.mark.parametrize("binarize", ["hard", "bernoulli"])
 def test_mono_voicing_sounds_at_most_one_pitch_per_track_and_step(binarize):
     from ganforge.nets.musegan import FrameLSTM, MuseGenerator, choose
+    torch.manual_seed(0)
     G = MuseGenerator(4, 4, 16, 48, 8, 4, binarize, voicing="mono")
     x = G(torch.randn(8, G.z_dim))
-    assert x.shape == (8, 4, 64, 48) and set(x.unique().tolist()) <= {0.0, 1.0} and x.sum(-1).max() == 1
-    assert 0 < x.sum(-1).mean() < 1 or binarize == "hard"               # rests are drawn too
+    assert x.shape == (8, 4, 64, 48) and set(x.unique().tolist()) <= {0.0, 1.0} and x.sum(-1).max() <= 1
+    if binarize == "bernoulli":                                          # draws give notes and rests alike
+        assert 0 < x.sum(-1).mean() < 1
     x.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.bar[0].rest.parameters())
     p = G.eval()(torch.randn(8, G.z_dim))                                # pitch probabilities: a rest takes the rest
