@@ -6,44 +6,29 @@ name and renamed into place whole.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 
-from .errors import GanforgeError, write_failed
+from .errors import GanforgeError
 from .registry import WRITERS
+from .writers import atomic_folder
 
 
 @WRITERS.register("image-folder")
 def write_image_folder(path: str, out: dict[str, Any]) -> None:
     """``out["x"]``: uint8 images (N, C, H, W), C 1 or 3."""
     from PIL import Image
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the images")
     x = np.asarray(out["x"])
     names = out.get("names") or [f"{i:04d}.png" for i in range(len(x))]
     if len(names) != len(x):
         raise GanforgeError(f"{len(names)} names for {len(x)} images")
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-", dir=parent)
-    try:
+    with atomic_folder(path, "images") as tmp:
         for img, name in zip(x, names):
             target = os.path.join(tmp, name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             arr = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
             Image.fromarray(np.ascontiguousarray(arr)).save(target)
-        if os.path.isdir(path):
-            os.rmdir(path)
-        os.rename(tmp, path)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise write_failed(path, e) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 __all__ = ["write_image_folder"]

@@ -14,15 +14,13 @@ from __future__ import annotations
 import importlib
 import io
 import os
-import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, GanforgeError, write_failed
+from .errors import ConfigError
 from .registry import WRITERS
-from .writers import write_bytes, write_png_grid
+from .writers import atomic_folder, write_bytes, write_png_grid
 
 TPB, VELOCITY = 480, 80
 INSTALL = "pip install 'ganforge[music]'"
@@ -95,20 +93,10 @@ def write_midi(path: str, out: dict[str, Any]) -> None:
 @WRITERS.register("midi-folder")
 def write_midi_folder(path: str, out: dict[str, Any]) -> None:
     """One MIDI file per phrase (``0000.mid`` ...) in the new folder ``path``, built beside it, renamed whole."""
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the MIDI files")
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-",
-                           dir=os.path.dirname(os.path.abspath(path)))
-    try:
+    with atomic_folder(path, "MIDI files") as tmp:
         for i, roll in enumerate(np.asarray(out["x"])):
             with open(os.path.join(tmp, f"{i:04d}.mid"), "wb") as f:
                 f.write(midi_bytes(roll[None], out))
-        if os.path.isdir(path):
-            os.rmdir(path)
-        os.rename(tmp, path)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise write_failed(path, e) from None
 
 
 def roll_pictures(rolls: np.ndarray, bar: int, scale: int = 2) -> np.ndarray:

@@ -11,15 +11,13 @@ from __future__ import annotations
 import io
 import math
 import os
-import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 
-from .errors import GanforgeError, write_failed
+from .errors import GanforgeError
 from .registry import WRITERS
-from .writers import atomic_target, write_bytes
+from .writers import atomic_folder, atomic_target, write_bytes
 
 CLIP_FORMATS = ("gif", "mp4")
 
@@ -90,13 +88,9 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
     fmt = out.get("format") or "gif"
     if fmt not in CLIP_FORMATS:
         raise GanforgeError(f"--format {fmt} is not one of: {', '.join(CLIP_FORMATS)}")
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the clips")
     if fmt == "mp4":
         _imageio()
-    parent = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-", dir=parent)
-    try:
+    with atomic_folder(path, "clips") as tmp:
         fps, y = float(out.get("fps", 8)), out.get("y")
         for i, clip in enumerate(out["x"]):
             frames = clip_frames(clip)
@@ -106,13 +100,6 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
                     f.write(gif_bytes(frames, fps))
             else:
                 write_mp4_file(name, frames, fps)
-        if os.path.isdir(path):
-            os.rmdir(path)
-        os.rename(tmp, path)
-    except OSError as e:
-        raise write_failed(path, e) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 __all__ = ["write_gif_grid", "write_mp4_grid", "write_frame_strip", "write_clip_folder", "grid_frames", "clip_frames",

@@ -28,6 +28,31 @@ Writer = Callable[..., None]
 
 
 @contextlib.contextmanager
+def atomic_folder(path: str, what: str) -> Iterator[str]:
+    """A temporary folder beside ``path`` that becomes the new folder ``path`` whole when the block ends without
+    error; nothing is left behind when it fails. ``path`` may exist only as an empty folder (``what`` names the
+    files in the refusal)."""
+    import shutil
+    import tempfile
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the {what}")
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-", dir=parent)
+    try:
+        yield tmp
+        if os.path.isdir(path):
+            os.rmdir(path)       # empty (checked above); a rename cannot replace a folder
+        os.rename(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_failed(path, e) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_target(path: str, suffix: str = "") -> Iterator[str]:
     """A temporary path beside ``path`` that becomes ``path`` when the block ends without error."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -130,24 +155,12 @@ def write_wav(path: str, out: dict[str, Any], gap: float = 0.25) -> None:
 def write_wav_folder(path: str, out: dict[str, Any]) -> None:
     """One 16-bit PCM WAV per clip in the new folder ``path`` (``0000.wav``, or ``0000-<class>.wav``),
     built beside it and renamed into place whole."""
-    import shutil
-    import tempfile
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        raise GanforgeError(f"--out {path} exists and is not an empty folder; give a new folder for the WAV files")
-    parent = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(path))}.tmp-", dir=parent)
-    try:
+    with atomic_folder(path, "WAV files") as tmp:
         names = out.get("class_names")
         for i, clip in enumerate(out["x"]):
             label = f"-{names[int(out['y'][i])] if names else int(out['y'][i])}" if out.get("y") is not None else ""
             with open(os.path.join(tmp, f"{i:04d}{label}.wav"), "wb") as f:
                 f.write(wav_bytes(np.asarray(clip).reshape(-1), int(out["rate"])))
-        if os.path.isdir(path):
-            os.rmdir(path)
-        os.rename(tmp, path)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise write_failed(path, e) from None
 
 
 @WRITERS.register("spectrogram-grid")
