@@ -153,6 +153,22 @@ def test_griffin_lim_restores_a_tone(folder):
     assert int(a[0].mean(1).argmax()) == int(b[0].mean(1).argmax())      # the same strongest frequency bin
 
 
+def test_a_small_spec_eps_keeps_a_generator_error_out_of_the_silence(folder):
+    """The same small error in the normalised spectrogram (what an imprecise G draws) becomes a noise floor over
+    the silent half of a clip; with the log scale starting at spec_eps=0.01 that floor is far quieter than with
+    log(1 + |STFT|) (spec_eps=1), whose near-linear bottom turns the error into audible hiss."""
+    from ganforge.recipes import build_recipe
+    x = torch.from_numpy(fit_clip(tone(500.0, 0.5), SAMPLES, "start")).view(1, 1, -1)   # tone, then silence
+    quiet = {}
+    for eps in (1.0, 0.01):
+        cfg = audio_cfg(folder, n_fft=128, hop=64, spec_eps=eps)
+        cfg.model.recipe, cfg.model.z_dim, cfg.model.g_width, cfg.model.d_width = "specgan", 8, 4, 4
+        recipe = build_recipe(cfg, load_dataset(cfg, seed=0).info(), torch.device("cpu"))
+        back = recipe.waves(recipe.to_spec(x) + 0.05)
+        quiet[eps] = float(back[0, 0, int(0.6 * RATE):].pow(2).mean().sqrt())
+    assert quiet[0.01] < quiet[1.0] / 5, quiet
+
+
 # ------------------------------------------------------------------------------------------------ features
 
 def test_mel_filters_and_mel_stats_tell_tones_apart():

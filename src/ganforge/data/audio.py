@@ -98,11 +98,13 @@ def labels_of(files: list[str], root: str, pattern: str) -> tuple[list[int] | No
     return [index[k] for k in keys], names
 
 
-def spectrogram(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    """log(1 + |STFT|) of clips (N, 1, S) -> (N, F, T), Hann window, the Nyquist bin and last frame dropped."""
+def spectrogram(x: torch.Tensor, n_fft: int, hop: int, eps: float = 1.0) -> torch.Tensor:
+    """log(1 + |STFT| / eps) of clips (N, 1, S) -> (N, F, T), Hann window, the Nyquist bin and last frame dropped.
+    A small eps keeps the quiet end of the range (silence, the noise floor) on a log scale; eps = 1 squashes
+    everything below a magnitude of about 1 into a near-linear band at the bottom."""
     spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop, window=torch.hann_window(n_fft, device=x.device),
                       return_complex=True, center=True)
-    return torch.log1p(spec.abs())[:, :-1, :-1]
+    return torch.log1p(spec.abs() / eps)[:, :-1, :-1]
 
 
 def load_audio(cfg, seed: int, path: str, part: str = "train") -> Dataset:
@@ -135,11 +137,11 @@ def load_audio(cfg, seed: int, path: str, part: str = "train") -> Dataset:
         g = torch.Generator().manual_seed(seed)
         idx = torch.randperm(len(x), generator=g)[:cfg.data.limit].sort().values
         x, y = x[idx], None if y is None else y[idx]
-    spec = spectrogram(x, a.n_fft, a.hop)                           # (N, F, T) per-bin statistics
+    spec = spectrogram(x, a.n_fft, a.hop, a.spec_eps)               # (N, F, T) per-bin statistics
     meta = {"rate": a.rate, "samples": a.samples, "files": len(files), "held_out": sum(held),
             "stereo_mixed": stereo, "resampled": resampled, "too_short": short,
             "spec_mean": spec.mean((0, 2)).tolist(), "spec_std": spec.std((0, 2)).clamp_min(1e-3).tolist(),
-            "n_fft": a.n_fft, "hop": a.hop}
+            "n_fft": a.n_fft, "hop": a.hop, "spec_eps": a.spec_eps}
     return Dataset(x=x, y=y, kind="audio", name=path, value_range=(-1.0, 1.0),
                    class_names=names if y is not None else None, meta=meta)
 

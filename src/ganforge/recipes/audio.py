@@ -3,11 +3,13 @@
 Both are the GAN recipe (phases, losses, EMA, packing, top-k ...) on sound:
 - ``wavegan``: G and D are the ``wavegan`` network family (nets/wave.py: 1-D transposed convolutions,
   phase shuffle in D) on clips (1, audio.samples).
-- ``specgan``: the real clips become log-magnitude spectrograms (audio.n_fft, audio.hop; the Nyquist bin
-  and the last frame dropped), normalised per frequency bin with the training set's mean and standard
-  deviation, clipped at audio.spec_clip (3) standard deviations and scaled to [-1, 1] as in the paper, and the image
-  networks (DCGAN) learn them; generated spectrograms are turned back into sound by Griffin-Lim
-  (audio.griffin_lim iterations of torch.stft / istft, phases started at random from a fixed seed).
+- ``specgan``: the real clips become log-magnitude spectrograms log(1 + |STFT| / audio.spec_eps)
+  (audio.n_fft, audio.hop; the Nyquist bin and the last frame dropped), normalised per frequency bin with
+  the training set's mean and standard deviation, clipped at audio.spec_clip (3) standard deviations and
+  scaled to [-1, 1] as in the paper, and the image networks (DCGAN) learn them; generated spectrograms are
+  turned back into sound by Griffin-Lim (audio.griffin_lim iterations of torch.stft / istft, phases started
+  at random from a fixed seed). A small spec_eps keeps silence on the log scale, so that G's small errors
+  there stay quiet instead of becoming a hiss over every pause.
   The recipe owns both directions.
 Both write WAV files (a folder of clips, or one file of clips in a row) and spectrogram grids; the
 training grid is both, the report shows the pictures with a player for the sound. Evaluation compares
@@ -38,11 +40,12 @@ class AudioConfig:
     hop: int = 128              # specgan: STFT hop (samples / hop frames are kept)
     griffin_lim: int = 32       # specgan: Griffin-Lim iterations from spectrogram back to sound
     spec_clip: float = 3.0      # specgan: per-bin standardised log-magnitudes are clipped at this many std
+    spec_eps: float = 0.01      # magnitude where the log scale starts: log(1 + |STFT| / spec_eps) (1 = log1p)
 
     def validate(self) -> None:
         if self.crop not in ("center", "start"):
             raise ConfigError(f"audio.crop = {self.crop!r} is not one of: center, start")
-        for key in ("rate", "samples", "n_fft", "hop", "griffin_lim", "spec_clip"):
+        for key in ("rate", "samples", "n_fft", "hop", "griffin_lim", "spec_clip", "spec_eps"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"audio.{key} must be positive, got {getattr(self, key)}")
 
@@ -77,7 +80,7 @@ class _Sound:
     def to_output(self, outputs: torch.Tensor, inputs: dict | None = None) -> dict:
         a = self.settings()
         x = self.waves(outputs).float().cpu()
-        out = {"x": x.numpy(), "rate": a.rate, "spec": spectrogram(x, a.n_fft, a.hop).numpy(),
+        out = {"x": x.numpy(), "rate": a.rate, "spec": spectrogram(x, a.n_fft, a.hop, a.spec_eps).numpy(),
                "class_names": self.data_info.get("class_names")}
         if inputs is not None and "y" in inputs:
             out["y"] = inputs["y"].cpu().numpy()
@@ -130,8 +133,11 @@ class SpecGANRecipe(_Sound, GANRecipe):
         if frames != bins:
             raise ConfigError(f"specgan draws square spectrograms: audio.n_fft / 2 = {bins} bins, audio.samples / "
                               f"audio.hop = {frames} frames; make them equal (e.g. n_fft 256, hop 64 for 8192 samples)")
-        if data_info.get("n_fft") != a.n_fft or data_info.get("hop") != a.hop:
-            raise ConfigError("the data's spectrogram statistics were taken with another audio.n_fft / audio.hop")
+        taken = {k: data_info.get(k, 1.0 if k == "spec_eps" else None) for k in ("n_fft", "hop", "spec_eps")}
+        if taken != {k: getattr(a, k) for k in taken}:
+            raise ConfigError(f"the data's spectrogram statistics were taken with audio.n_fft / hop / spec_eps = "
+                              f"{taken['n_fft']} / {taken['hop']} / {taken['spec_eps']}, not {a.n_fft} / {a.hop} / "
+                              f"{a.spec_eps}; set them back (runs before spec_eps existed used spec_eps=1)")
         self.wave_info = data_info
         super().__init__(cfg, {**data_info, "kind": "image", "shape": [1, bins, frames]}, device)
         self.data_info = data_info
@@ -141,7 +147,7 @@ class SpecGANRecipe(_Sound, GANRecipe):
     def to_spec(self, x: torch.Tensor) -> torch.Tensor:
         """Clips (N, 1, S) -> normalised spectrograms (N, 1, F, T) in [-1, 1]."""
         a = self.settings()
-        s = spectrogram(x, a.n_fft, a.hop).unsqueeze(1)
+        s = spectrogram(x, a.n_fft, a.hop, a.spec_eps).unsqueeze(1)
         return ((s - self.mean) / (a.spec_clip * self.std)).clamp(-1, 1)
 
     def real_x(self, batch: Batch) -> torch.Tensor:
@@ -150,7 +156,8 @@ class SpecGANRecipe(_Sound, GANRecipe):
     def waves(self, outputs: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """Spectrograms (N, 1, F, T) -> clips (N, 1, S) by Griffin-Lim."""
         a = self.settings()
-        mag = torch.expm1(outputs.float() * a.spec_clip * self.std + self.mean).clamp_min(0)[:, 0]   # (N, F, T)
+        log_mag = outputs.float() * a.spec_clip * self.std + self.mean
+        mag = (a.spec_eps * torch.expm1(log_mag)).clamp_min(0)[:, 0]                               # (N, F, T)
         mag = torch.nn.functional.pad(mag, (0, 1, 0, 1))           # the dropped Nyquist bin and last frame
         window = torch.hann_window(a.n_fft, device=mag.device)
         g = torch.Generator(device=mag.device).manual_seed(seed)
