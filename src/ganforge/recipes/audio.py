@@ -87,9 +87,7 @@ class _Sound:
         return out
 
     def save_samples(self, outputs, path: str, inputs=None) -> str:
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         if ext == ".npz":
             out = {k: out[k] for k in ("x", "y") if k in out}

@@ -254,11 +254,14 @@ class Recipe:
                               f"{ext or path}; change the output name's extension")
         return ext
 
+    def output_path(self, path: str) -> tuple[str, str]:
+        """``path`` with its format's extension (appended when it has none) and that extension, checked."""
+        ext = self.check_format(path)
+        return (path if path.lower().endswith(ext) else path + ext), ext
+
     def save_samples(self, outputs: Any, path: str, inputs: dict[str, torch.Tensor] | None = None) -> str:
         """Write samples to ``path`` in the format its extension names (none: the grid's); returns the path."""
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         return self.write(self.formats[ext], path, self.to_output(outputs, inputs))
 
     def save_grid(self, outputs: Any, stem: str, inputs: dict[str, torch.Tensor] | None = None) -> list[str]:

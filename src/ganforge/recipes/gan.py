@@ -233,8 +233,7 @@ class GANRecipe(Recipe):
         return out
 
     def save_samples(self, outputs: torch.Tensor, path: str, inputs: dict[str, torch.Tensor] | None = None) -> str:
-        ext = self.check_format(path)
-        path = path if path.lower().endswith(ext) else path + ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         writer = self.formats[ext]
         if writer == "png-grid":

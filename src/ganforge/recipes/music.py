@@ -212,9 +212,7 @@ class MusicRecipe(GANRecipe):
                 "rate": s.rate, "synth": s.synth}
 
     def save_samples(self, outputs, path: str, inputs=None) -> str:
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         return self.write(self.formats[ext], path, {"x": out["x"]} if ext == ".npz" else out)
 

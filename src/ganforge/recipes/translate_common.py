@@ -177,9 +177,7 @@ class TranslatorBase(Recipe):
         return out
 
     def save_samples(self, outputs, path: str, inputs=None) -> str:
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         if ext == ".png":
             return self.write("png-grid", path, grid_rows(out), nrow=len(out["x"]))

@@ -263,9 +263,7 @@ class VideoRecipe(Recipe):
         return out
 
     def save_samples(self, outputs, path: str, inputs=None) -> str:
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         if ext != "" and out.get("format"):
             raise ConfigError(f"--format picks the files of a folder of clips; {path} names one {ext} file "
