@@ -108,7 +108,8 @@ class Generator:
         if labels is not None:
             conditions["label"] = labels
         outputs, inputs = self.recipe.sample(n or 0, seed=seed, seeds=seeds, conditions=conditions)
-        return self.recipe.save_samples(outputs, out, inputs)
+        with self.recipe.stamped(**({"seeds": list(seeds)} if seeds else {"seed": seed, "n": n})):
+            return self.recipe.save_samples(outputs, out, inputs)
 
 
 def load(path, device: str = "cpu") -> Generator:

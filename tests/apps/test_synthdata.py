@@ -76,6 +76,10 @@ def test_per_class_pick_folder_output_and_resampling_the_run(tmp_path, capsys, m
     assert code == 0, err
     again = np.load("again.npz")
     assert np.array_equal(again["x"][again["y"] == 7], np.round((syn.x[syn.y == 7].numpy() + 1) * 127.5))
+    # every generated file says so (the real training pick in run/labelled does not)
+    from ganforge.core import provenance
+    assert provenance.read("syn/7/00000.png")["seed"] == 1 and provenance.read("again.npz")["n_per_class"] == 5
+    assert provenance.read("run/labelled/7/00000.png") is None
 
 
 def test_npz_and_named_class_folders_as_input(tmp_path, capsys):

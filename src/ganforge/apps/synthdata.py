@@ -33,6 +33,7 @@ from ..core import checkpoint as ckpt
 from ..core.errors import ConfigError, DataError
 from ..core.registry import SOURCES
 from ..core.runs import new_run_dir, prepare_out_dir
+from ..core.writers import stamp_tree, write_sidecar
 from ..data import Dataset, infer_source, load_dataset, resolve_path, to_uint8
 
 BUILTIN = ("digits", "mnist")
@@ -232,8 +233,9 @@ def check_out(out: str) -> str:
     return "folder"
 
 
-def write_samples(arrays: dict[str, np.ndarray], out: str, names: list[str]) -> str:
-    """Write the samples whole: an NPZ via an atomic rename, or a class folder built beside ``out``."""
+def write_samples(arrays: dict[str, np.ndarray], out: str, names: list[str], rec: dict | None = None) -> str:
+    """Write the samples whole: an NPZ via an atomic rename, or a class folder built beside ``out``; the
+    provenance record ``rec`` goes into every PNG (the NPZ gets a sidecar)."""
     kind = check_out(out)
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
@@ -241,10 +243,12 @@ def write_samples(arrays: dict[str, np.ndarray], out: str, names: list[str]) -> 
         buf = io.BytesIO()
         np.savez(buf, x=arrays["x"], y=arrays["y"])
         ckpt.atomic_write_bytes(out, buf.getvalue())
+        write_sidecar(out, rec)
         return out
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.tmp-", dir=parent)
     try:
         write_class_folder(arrays["x"], arrays["y"], names, tmp)
+        stamp_tree(tmp, rec)
         if os.path.isdir(out):
             os.rmdir(out)  # empty (check_out); rename cannot replace a folder
         os.rename(tmp, out)
@@ -282,7 +286,8 @@ def augment_data(data: str | None = None, *, out: str, n_per_class: int = 100, r
     if data is not None:
         n_train = int(g.data_info.get("n", 0))
     names = class_names(g.data_info)
-    write_samples(synthesize(g, n_per_class, seed), out, names)
+    with g.recipe.stamped(seed=seed, n_per_class=n_per_class):
+        write_samples(synthesize(g, n_per_class, seed), out, names, g.recipe.provenance())
     return AugmentResult(out=out, run_dir=os.fspath(run), n_per_class=n_per_class, class_names=names,
                          shape=tuple(g.data_info["shape"]), trained=data is not None, n_train=n_train)
 

@@ -23,7 +23,7 @@ def write_image_folder(path: str, out: dict[str, Any]) -> None:
     names = out.get("names") or [f"{i:04d}.png" for i in range(len(x))]
     if len(names) != len(x):
         raise GanforgeError(f"{len(names)} names for {len(x)} images")
-    with atomic_folder(path, "images") as tmp:
+    with atomic_folder(path, "images", out.get("provenance")) as tmp:
         for img, name in zip(x, names):
             target = os.path.join(tmp, name)
             os.makedirs(os.path.dirname(target), exist_ok=True)

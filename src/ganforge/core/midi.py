@@ -87,13 +87,13 @@ def midi_bytes(rolls: np.ndarray, out: dict[str, Any], gap_bars: int = 1) -> byt
 @WRITERS.register("midi")
 def write_midi(path: str, out: dict[str, Any]) -> None:
     """All phrases in one MIDI file, a bar of rest between them."""
-    write_bytes(path, midi_bytes(np.asarray(out["x"]), out))
+    write_bytes(path, midi_bytes(np.asarray(out["x"]), out), out.get("provenance"))
 
 
 @WRITERS.register("midi-folder")
 def write_midi_folder(path: str, out: dict[str, Any]) -> None:
     """One MIDI file per phrase (``0000.mid`` ...) in the new folder ``path``, built beside it, renamed whole."""
-    with atomic_folder(path, "MIDI files") as tmp:
+    with atomic_folder(path, "MIDI files", out.get("provenance")) as tmp:
         for i, roll in enumerate(np.asarray(out["x"])):
             with open(os.path.join(tmp, f"{i:04d}.mid"), "wb") as f:
                 f.write(midi_bytes(roll[None], out))
@@ -116,7 +116,8 @@ def roll_pictures(rolls: np.ndarray, bar: int, scale: int = 2) -> np.ndarray:
 @WRITERS.register("pianoroll-grid")
 def write_pianoroll_grid(path: str, out: dict[str, Any], nrow: int | None = None) -> None:
     rolls = np.asarray(out["x"])
-    write_png_grid(path, {"x": roll_pictures(rolls, 4 * int(out["steps_per_beat"]))}, nrow=nrow or 4)
+    pictures = roll_pictures(rolls, 4 * int(out["steps_per_beat"]))
+    write_png_grid(path, {"x": pictures, "provenance": out.get("provenance")}, nrow=nrow or 4)
 
 
 __all__ = ["need", "INSTALL", "notes_of", "midi_bytes", "roll_pictures", "write_midi", "write_midi_folder",

@@ -94,7 +94,7 @@ def write_music_wav(path: str, out: dict[str, Any], most: int | None = None) -> 
         data = render_wav(np.asarray(out["x"])[:most], out)
     except OSError as e:
         raise write_failed(path, e) from None
-    write_bytes(path, data)
+    write_bytes(path, data, out.get("provenance"))
 
 
 def render_wav(rolls: np.ndarray, out: dict[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import provenance
 from .errors import GanforgeError
 from .registry import WRITERS
 from .writers import atomic_folder, atomic_target, write_bytes
@@ -54,23 +55,25 @@ def _imageio():
     return iio
 
 
-def write_mp4_file(path: str, frames: list, fps: float) -> None:
+def write_mp4_file(path: str, frames: list, fps: float, rec: dict | None = None) -> None:
+    """H.264 MP4 of ``frames``; the provenance record ``rec`` goes in the container's comment tag."""
     iio = _imageio()
     arr = np.stack([np.asarray(f.convert("RGB")) for f in frames])
     h, w = arr.shape[1:3]
     arr = np.pad(arr, ((0, 0), (0, (-h) % 16), (0, (-w) % 16), (0, 0)))   # H.264 wants blocks of 16 pixels
     with atomic_target(path) as tmp:
-        iio.imwrite(tmp, arr, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
+        iio.imwrite(tmp, arr, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1,
+                    output_params=provenance.ffmpeg_args(rec))
 
 
 @WRITERS.register("gif-grid")
 def write_gif_grid(path: str, out: dict[str, Any], nrow: int | None = None) -> None:
-    write_bytes(path, gif_bytes(grid_frames(out["x"], nrow), float(out.get("fps", 8))))
+    write_bytes(path, gif_bytes(grid_frames(out["x"], nrow), float(out.get("fps", 8))), out.get("provenance"))
 
 
 @WRITERS.register("mp4-grid")
 def write_mp4_grid(path: str, out: dict[str, Any], nrow: int | None = None) -> None:
-    write_mp4_file(path, grid_frames(out["x"], nrow), float(out.get("fps", 8)))
+    write_mp4_file(path, grid_frames(out["x"], nrow), float(out.get("fps", 8)), out.get("provenance"))
 
 
 @WRITERS.register("frame-strip")
@@ -80,7 +83,7 @@ def write_frame_strip(path: str, out: dict[str, Any]) -> None:
     frames = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4).reshape(-1, *x.shape[1:2], *x.shape[3:]))
     buf = io.BytesIO()
     grid_image(frames, x.shape[2]).save(buf, format="PNG")
-    write_bytes(path, buf.getvalue())
+    write_bytes(path, buf.getvalue(), out.get("provenance"))
 
 
 @WRITERS.register("clip-folder")
@@ -90,7 +93,7 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
         raise GanforgeError(f"--format {fmt} is not one of: {', '.join(CLIP_FORMATS)}")
     if fmt == "mp4":
         _imageio()
-    with atomic_folder(path, "clips") as tmp:
+    with atomic_folder(path, "clips", out.get("provenance")) as tmp:
         fps, y = float(out.get("fps", 8)), out.get("y")
         for i, clip in enumerate(out["x"]):
             frames = clip_frames(clip)
@@ -99,7 +102,7 @@ def write_clip_folder(path: str, out: dict[str, Any]) -> None:
                 with open(name, "wb") as f:
                     f.write(gif_bytes(frames, fps))
             else:
-                write_mp4_file(name, frames, fps)
+                write_mp4_file(name, frames, fps, out.get("provenance"))
 
 
 __all__ = ["write_gif_grid", "write_mp4_grid", "write_frame_strip", "write_clip_folder", "grid_frames", "clip_frames",

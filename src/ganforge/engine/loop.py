@@ -62,6 +62,7 @@ class Trainer:
         seed_all(t.seed)
         self.data_info = dataset.info()
         self.recipe: Recipe = build_recipe(cfg, self.data_info, self.device)
+        self.recipe.origin = {"run": os.path.basename(os.path.normpath(run_dir))}   # grids: provenance names the run
         dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights (frozen: from file)
         self.opts = {
             name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],
@@ -166,7 +167,9 @@ class Trainer:
         if not dist.is_main():
             return ""
         out = self.recipe.generate(self.grid_inputs)
-        return self.recipe.save_grid(out, os.path.join(self.sample_dir, f"grid-{self.step:08d}"), self.grid_inputs)[0]
+        with self.recipe.stamped(step=self.step, seed=self.cfg.train.seed):
+            return self.recipe.save_grid(out, os.path.join(self.sample_dir, f"grid-{self.step:08d}"),
+                                         self.grid_inputs)[0]
 
     def evaluate(self, stats_w: StatsWriter) -> None:
         metrics, is_best = self.evaluator(self.recipe)

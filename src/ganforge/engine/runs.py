@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .. import config as C
-from ..core import bundle, dist
+from ..core import bundle, dist, provenance
 from ..core import checkpoint as ckpt
 from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_files
@@ -152,7 +152,19 @@ def open_run(path, device: str | torch.device = "cpu") -> OpenedRun:
     for net in opened.recipe.nets.values():
         net.eval()
     use_channels_last(opened.recipe.nets, None, device)  # faster CPU sampling (engine/speed.py)
+    opened.recipe.origin = origin_of(opened)
     return opened
+
+
+def origin_of(opened: OpenedRun) -> dict[str, Any]:
+    """What every file sampled from this run records about its source: the checkpoint (or model folder's
+    index) and its sha256, the run folder's name and the training step."""
+    src = opened.checkpoint
+    index = [os.path.join(src, f) for f in (bundle.INDEX, bundle.OLD_CONFIG) if os.path.isfile(os.path.join(src, f))]
+    hashed = (index or [src])[0] if os.path.isdir(src) else src
+    sha = provenance.sha256_of(hashed) if os.path.isfile(hashed) else None
+    return {"checkpoint": os.path.basename(os.path.normpath(src)), "checkpoint_sha256": sha,
+            "run": os.path.basename(os.path.normpath(opened.run_dir)), "step": opened.step}
 
 
 def _open_bundle(path: str, device: torch.device) -> OpenedRun:

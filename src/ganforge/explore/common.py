@@ -6,6 +6,7 @@ networks, data facts and config); training data, when a tool needs it, through
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core.errors import ConfigError, DataError, GanforgeError
+from ..core.writers import write_bytes
 
 CELL_MIN = 56  # every image cell is upscaled (nearest) to at least this many pixels a side
 
@@ -172,17 +174,18 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.
     return (alpha * colours + (1 - alpha) * grey).clip(0, 255).astype(np.uint8)
 
 
-def save_png(img: Image.Image, path: str) -> str:
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    img.save(tmp)
-    os.replace(tmp, path)
+def save_png(img: Image.Image, path: str, rec: dict | None = None) -> str:
+    """The figure as a PNG, written whole, with the provenance record ``rec`` of its generated content."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    write_bytes(path, buf.getvalue(), rec)
     return path
 
 
-def save_gif(frames: list[Image.Image], path: str, ms: int = 120) -> str:
-    tmp = f"{path}.tmp-{os.getpid()}.gif"
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=ms, loop=0)
-    os.replace(tmp, path)
+def save_gif(frames: list[Image.Image], path: str, ms: int = 120, rec: dict | None = None) -> str:
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
+    write_bytes(path, buf.getvalue(), rec)
     return path
 
 

@@ -102,7 +102,7 @@ def directions(run, k: int = 5, n: int = 2000, seed: int = 0, sigmas: float = 3.
         labels_row = [f"PC{i} {100 * float(e):.1f}%" for i, e in enumerate(res["explained"])]
         title = f"GANSpace directions at {layer}{'' if c is None else f', class {c}'}: -{sigmas:g} to +{sigmas:g} sigma"
         written.append(save_png(labelled_grid([list(r) for r in imgs], labels_row, title=title),
-                                os.path.join(folder, f"directions{tag}.png")))
+                                os.path.join(folder, f"directions{tag}.png"), rec=g.recipe.provenance()))
         key = "all" if c is None else str(c)
         summary["classes"][key] = {"explained_variance": [round(float(e), 6) for e in res["explained"]],
                                    "sigma": [round(float(s), 6) for s in res["sigma"]]}

@@ -85,11 +85,11 @@ def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bo
         rows = [list(r) for r in imgs]
         labels = [f"{a}->{b}" for a, b in zip(seeds, seeds[1:])]
         grid = labelled_grid(rows, labels, title=f"{mode} interpolation" + _class_note(g, label))
-        written.append(save_png(grid, stem + ".png"))
+        written.append(save_png(grid, stem + ".png", rec=g.recipe.provenance()))
         # the GIF runs the whole path forward, each pair's shared end shown once
         seq = [imgs[0, 0]] + [f for r in imgs for f in r[1:]]
         frames_img = [_enlarge(labelled_grid([[f]])) for f in seq]
-        written.append(save_gif(frames_img + frames_img[-2:0:-1], stem + ".gif"))
+        written.append(save_gif(frames_img + frames_img[-2:0:-1], stem + ".gif", rec=g.recipe.provenance()))
     else:
         written.append(_path_plot(g, x.cpu().numpy().reshape(paths_z.shape[0], frames, -1), seeds, mode,
                                   stem + ".png"))

@@ -78,7 +78,7 @@ def memorise(run, n: int = 8, k: int = 3, seed: int = 0, index: list[int] | None
     folder = out_dir(run_dir, out)
     stem = os.path.join(folder, "memorise" + ("-train" if index is not None else ""))
     title = f"nearest training images in {ext.name} features (train-train NN median {scale:.2f})"
-    path = save_png(labelled_grid(rows, what, caps, title=title), stem + ".png")
+    path = save_png(labelled_grid(rows, what, caps, title=title), stem + ".png", rec=g.recipe.provenance())
     summary = {"tool": "memorise", "extractor": ext.name, "k": k, "seed": seed, "step": g.step,
                "train_nn_median": round(scale, 6),
                "queries": [{"query": w, "neighbours": i.tolist(), "distances": [round(v, 6) for v in d.tolist()]}

@@ -128,7 +128,7 @@ def _picture(g, target: torch.Tensor, rec: torch.Tensor, summary: dict, path: st
     if is_image(g):
         diff = ((rec - target).abs().clamp(0, 2) - 1.0)  # |diff| in [0, 2] shown as [-1, 1]: black = equal
         cells = list(g.recipe.to_numpy(torch.cat([target, rec, diff])))
-        return save_png(labelled_grid([cells], title=title), path)
+        return save_png(labelled_grid([cells], title=title), path, rec=g.recipe.provenance())
     plt = pyplot()
     cloud = g.sample(2000, seed=12345).cpu().numpy()
     t, r = target.cpu().numpy()[0], rec.cpu().numpy()[0]

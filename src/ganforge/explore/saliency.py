@@ -62,7 +62,7 @@ def saliency(run, n: int = 8, seed: int = 0, out: str | None = None) -> ExploreR
     folder = out_dir(run_dir, out)
     path = save_png(labelled_grid(rows, ["real", "|dD/dx|", "generated", "|dD/dx|"],
                                   title="D saliency (gradient of D's score w.r.t. pixels)"),
-                    os.path.join(folder, "saliency.png"))
+                    os.path.join(folder, "saliency.png"), rec=g.recipe.provenance())
     summary = {"tool": "saliency", "n": n, "seed": seed, "step": g.step, "train_index": idx.tolist(),
                "d_score_real": round(float(scores_r.mean()), 5), "d_score_fake": round(float(scores_f.mean()), 5),
                "saliency_mean_real": float(maps_r.mean()), "saliency_mean_fake": float(maps_f.mean())}

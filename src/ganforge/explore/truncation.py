@@ -79,7 +79,8 @@ def truncation(run, levels: list[float] | None = None, method: str = "psi", n: i
     if is_image(g):
         imgs = [list(g.recipe.to_numpy(x[:n])) for x in rows]
         caps = [f"{t} div {s['diversity']:.2f}" for t, s in zip(tags, stats)]
-        path = save_png(labelled_grid(imgs, caps, title=f"truncation ({method})"), stem + ".png")
+        path = save_png(labelled_grid(imgs, caps, title=f"truncation ({method})"), stem + ".png",
+                            rec=g.recipe.provenance())
     else:
         path = _scatter(g, [x.cpu().numpy() for x in rows], tags, stem + ".png")
     summary = {"tool": "truncation", "method": method, "seed": seed, "label": label, "step": g.step,

@@ -1,7 +1,7 @@
 """A model folder (Hugging Face style) holding every generator of a run, and the frozen networks
 sampling needs; ``ganforge.load(folder)`` reads it back. The layout is in core/bundle.py:
 
-    out/model_index.json, out/<component>/model.safetensors, out/frozen/<name>.safetensors
+    out/model_index.json, out/<component>/model.safetensors, out/frozen/<name>.safetensors, out/MODEL_CARD.md
 """
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from ..core import bundle
 from ..core.checkpoint import atomic_write_bytes, is_leftover, save_tensors
 from ..core.errors import ConfigError
 from ..engine import open_run
+from ..report.card import CARD
 from ..version import __version__
+from .card import write_card
 
 WEIGHTS = "model.safetensors"
 
@@ -42,6 +44,7 @@ def export_hf(run: str, out: str) -> str:
     doc = {"library_name": "ganforge", "model_type": bundle.MODEL_TYPE, "ganforge_version": __version__,
            "recipe": recipe.name, "step": opened.step, "components": components, "frozen": frozen,
            "config": opened.config.to_dict(), "data": opened.data_info}
+    write_card(run, os.path.join(out, CARD), os.path.basename(os.path.normpath(out)))
     atomic_write_bytes(os.path.join(out, bundle.INDEX), json.dumps(doc, indent=2).encode())
     return out
 

@@ -15,6 +15,7 @@ import torch
 
 from ..core.errors import ConfigError
 from ..engine import open_run
+from .card import write_card
 
 DEFAULT_OPSET = 17
 
@@ -41,10 +42,18 @@ def export_onnx(run: str, out: str, opset: int = DEFAULT_OPSET) -> str | list[st
         raise ConfigError(f"--out for ONNX export must end in .onnx, got {out}")
     recipe = open_run(run).recipe
     components = list(recipe.generators())
-    if len(components) == 1:
-        return export_module(recipe, out, opset, components[0])
     stem = out[:-len(".onnx")]
-    return [export_module(recipe, f"{stem}-{name}.onnx", opset, name) for name in components]
+    if len(components) == 1:
+        written = [export_module(recipe, out, opset, components[0])]
+    else:
+        written = [export_module(recipe, f"{stem}-{name}.onnx", opset, name) for name in components]
+    write_card(run, card_path(out), ", ".join(os.path.basename(w) for w in written))
+    return written[0] if len(written) == 1 else written
 
 
-__all__ = ["export_module", "export_onnx", "DEFAULT_OPSET"]
+def card_path(out: str) -> str:
+    """Where the model card of an ONNX export ``out`` goes: ``<name>.MODEL_CARD.md`` beside it."""
+    return out[:-len(".onnx")] + ".MODEL_CARD.md"
+
+
+__all__ = ["export_module", "export_onnx", "card_path", "DEFAULT_OPSET"]

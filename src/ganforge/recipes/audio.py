@@ -131,11 +131,13 @@ class SpecGANRecipe(_Sound, GANRecipe):
         if frames != bins:
             raise ConfigError(f"specgan draws square spectrograms: audio.n_fft / 2 = {bins} bins, audio.samples / "
                               f"audio.hop = {frames} frames; make them equal (e.g. n_fft 256, hop 64 for 8192 samples)")
-        taken = {k: data_info.get(k, 1.0 if k == "spec_eps" else None) for k in ("n_fft", "hop", "spec_eps")}
+        if "spec_eps" not in data_info:      # runs made before spec_eps existed took log(1 + |STFT|)
+            a.spec_eps = 1.0
+        taken = {k: data_info.get(k, a.spec_eps if k == "spec_eps" else None) for k in ("n_fft", "hop", "spec_eps")}
         if taken != {k: getattr(a, k) for k in taken}:
             raise ConfigError(f"the data's spectrogram statistics were taken with audio.n_fft / hop / spec_eps = "
                               f"{taken['n_fft']} / {taken['hop']} / {taken['spec_eps']}, not {a.n_fft} / {a.hop} / "
-                              f"{a.spec_eps}; set them back (runs before spec_eps existed used spec_eps=1)")
+                              f"{a.spec_eps}; set them back")
         self.wave_info = data_info
         super().__init__(cfg, {**data_info, "kind": "image", "shape": [1, bins, frames]}, device)
         self.data_info = data_info

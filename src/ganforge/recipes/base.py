@@ -14,8 +14,9 @@ record the file and its sha256 instead.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from torch import nn
 from ..config import Config, Derived
 from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_path, load_frozen
+from ..core.provenance import record as provenance_record
 from ..core.registry import PRESETS, RECIPES, SECTIONS, WRITERS
 
 
@@ -270,9 +272,26 @@ class Recipe:
         return [self.save_samples(outputs, stem + self.grid_format(), inputs)]
 
     def write(self, writer: str, path: str, out: dict[str, Any], **options: Any) -> str:
+        """Every file a recipe writes goes through here, and carries the provenance record (core/provenance.py)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        WRITERS.get(writer)(path, out, **options)
+        WRITERS.get(writer)(path, {**out, "provenance": self.provenance()}, **options)
         return path
+
+    # -- provenance -----------------------------------------------------------------------------
+    origin: dict[str, Any] = {}     # where the networks came from: checkpoint + sha256, or run + step (set by loaders)
+    stamp: dict[str, Any] = {}      # what this write's samples came from: seed(s) (set around a save)
+
+    def provenance(self) -> dict[str, Any]:
+        return provenance_record({**self.origin, "recipe": self.name}, **self.stamp)
+
+    @contextlib.contextmanager
+    def stamped(self, **fields: Any) -> Iterator[None]:
+        """Files written inside the block record ``fields`` (seed, seeds, step ...) in their provenance."""
+        before, self.stamp = self.stamp, {**self.stamp, **fields}
+        try:
+            yield
+        finally:
+            self.stamp = before
 
     # -- export ---------------------------------------------------------------------------------
     def generators(self) -> dict[str, str]:

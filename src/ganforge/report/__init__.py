@@ -3,7 +3,8 @@
 What was trained (data, network sizes, config), training curves (losses, D outputs, augmentation
 probability and gradient norms when logged), evaluation metrics with their protocol and floor when
 present (``eval/*`` stats keys, RUN/eval/*.json), the fixed-latent sample grids as a timeline, the
-newest explore pictures, the machine and the training time. Pictures are inlined as base64 data
+newest explore pictures, the machine and the training time; MODEL_CARD.md beside the page (report/card.py),
+linked from it. Pictures are inlined as base64 data
 URIs and the page has no scripts, so it opens offline and can be mailed as one file.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 
 from ..core.checkpoint import atomic_write_bytes
 from ..core.errors import ConfigError
+from .card import CARD, model_card
 from .collect import RunFacts, collect
 from .html import render
 
@@ -27,6 +29,10 @@ def build_report(run_dir: str, out: str | None = None) -> str:
     if not path.lower().endswith((".html", ".htm")):
         raise ConfigError(f"--out must end in .html, got {path}")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    card = os.path.join(os.path.dirname(os.path.abspath(path)), CARD)
+    if facts.checkpoint:                    # a card needs weights to describe
+        atomic_write_bytes(card, model_card(facts).encode("utf-8"))
+        facts.card = card
     atomic_write_bytes(path, render(facts).encode("utf-8"))
     return path
 

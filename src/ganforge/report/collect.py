@@ -41,6 +41,7 @@ class RunFacts:
     machine: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    card: str | None = None                     # MODEL_CARD.md written beside the page
 
 
 def _read_json(path: str) -> Any:

@@ -206,6 +206,8 @@ def section_machine(f: RunFacts) -> str:
 def render(f: RunFacts) -> str:
     title = f"ganforge run {os.path.basename(os.path.abspath(f.run_dir))}"
     notes = "".join(f"<div class='note'>{esc(n)}</div>" for n in f.notes)
+    if f.card:
+        notes += f"<p>Model card: <a href='{esc(os.path.basename(f.card))}'>{esc(os.path.basename(f.card))}</a></p>"
     body = "".join([section_trained(f), section_curves(f), section_eval(f), section_samples(f),
                     section_explore(f), section_machine(f)])
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
