@@ -101,14 +101,16 @@ class Generator:
         return self.recipe.to_output(outputs, inputs) if numpy else outputs
 
     def save(self, out: str, n: int | None = None, seed: int = 0, seeds: list[int] | None = None, labels=None,
-             **conditions: Any) -> str:
+             watermark: bool = False, **conditions: Any) -> str:
         """Samples written in the format ``out``'s extension names (``recipe.formats``: a grid PNG, an
-        NPZ of arrays, rows as CSV ...); the file appears whole or not at all."""
+        NPZ of arrays, rows as CSV ...); the file appears whole or not at all. ``watermark``: every image
+        carries the checkpoint's 32-bit invisible mark (core/watermark.py)."""
         self.recipe.check_format(out)
         if labels is not None:
             conditions["label"] = labels
         outputs, inputs = self.recipe.sample(n or 0, seed=seed, seeds=seeds, conditions=conditions)
-        with self.recipe.stamped(**({"seeds": list(seeds)} if seeds else {"seed": seed, "n": n})):
+        with self.recipe.stamped(**({"seeds": list(seeds)} if seeds else {"seed": seed, "n": n}),
+                                 **({"watermark": True} if watermark else {})):
             return self.recipe.save_samples(outputs, out, inputs)
 
 

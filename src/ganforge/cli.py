@@ -53,6 +53,8 @@ def _add_sample(sub, with_recipes: bool = False) -> None:
     p.add_argument("--temperature", type=float, help="text runs: sampling temperature (default: the run's)")
     p.add_argument("--frames", type=int, help="video runs: frames per clip (default: the trained length)")
     p.add_argument("--format", choices=["gif", "mp4"], help="video runs: the file of each clip when --out is a folder")
+    p.add_argument("--watermark", action="store_true", help="image runs: an invisible 32-bit mark (the checkpoint's "
+                   "sha256) in every image (docs/provenance.md)")
     if with_recipes:  # options recipes declare for their own conditions (translation: --direction)
         from .core.registry import RECIPES
         taken = {a for action in p._actions for a in action.option_strings}
@@ -214,7 +216,7 @@ def cmd_sample(a) -> int:
     out = a.out or f"samples{g.recipe.grid_format()}"
     seeds = parse_seeds(a.seeds) if a.seeds else None
     n = a.n if a.n is not None else (len(conditions["input"]) if "input" in conditions else 64)
-    print(g.save(out, n=None if seeds else n, seed=a.seed, seeds=seeds, **conditions))
+    print(g.save(out, n=None if seeds else n, seed=a.seed, seeds=seeds, watermark=a.watermark, **conditions))
     return 0
 
 
@@ -371,6 +373,8 @@ def _add_provenance(sub) -> None:
                        "which ganforge, checkpoint, run, seed and time made it. Exit status 1 when a file has none.")
     p.add_argument("files", nargs="+", help="generated files or folders")
     p.add_argument("--json", action="store_true", help="one JSON object per file, path under 'file'")
+    p.add_argument("--watermark", action="store_true", help="also read the invisible mark of single-image files "
+                   "and NPZ files of images (`ganforge sample --watermark`)")
 
 
 def cmd_provenance(a) -> int:
@@ -392,9 +396,22 @@ def cmd_provenance(a) -> int:
         except OSError as e:
             raise DataError(f"{f}: cannot be read ({e.strerror or e})") from None
         missing += rec is None
+        mark = None
+        if a.watermark:
+            from .core.watermark import read_file
+            mark = read_file(f)
+            if mark is not None and rec and isinstance(rec.get("watermark"), dict):
+                mark["matches_record"] = mark["payload"] == rec["watermark"].get("payload")
         if a.json:
-            print(json.dumps({"file": f, "provenance": rec}, sort_keys=True))
-        elif rec is None:
+            print(json.dumps({"file": f, "provenance": rec, **({"watermark": mark} if a.watermark else {})},
+                             sort_keys=True))
+            continue
+        if mark is not None:
+            print(f"{f}: watermark payload {mark['payload']} ({mark['images']} image(s), all 32 bits agree in "
+                  f"{mark['all_bits_agree']:.0%})" + ("" if "matches_record" not in mark else
+                                                     ", matches the record" if mark["matches_record"]
+                                                     else ", does NOT match the record"))
+        if rec is None:
             print(f"{f}: no ganforge provenance")
         else:
             src = rec.get("checkpoint") or f"run {rec.get('run', '?')}"

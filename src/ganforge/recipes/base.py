@@ -28,6 +28,7 @@ from ..core.errors import CheckpointError, ConfigError
 from ..core.frozen import frozen_path, load_frozen
 from ..core.provenance import record as provenance_record
 from ..core.registry import PRESETS, RECIPES, SECTIONS, WRITERS
+from ..core.watermark import watermarked
 
 
 class Batch(dict):
@@ -274,7 +275,10 @@ class Recipe:
     def write(self, writer: str, path: str, out: dict[str, Any], **options: Any) -> str:
         """Every file a recipe writes goes through here, and carries the provenance record (core/provenance.py)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        WRITERS.get(writer)(path, {**out, "provenance": self.provenance()}, **options)
+        rec = self.provenance()
+        if rec.pop("watermark", False):                  # asked for around this save: mark every image
+            out, rec["watermark"] = watermarked(out, rec)
+        WRITERS.get(writer)(path, {**out, "provenance": rec}, **options)
         return path
 
     # -- provenance -----------------------------------------------------------------------------
