@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=1500, help="detector training steps")
     ap.add_argument("--results", default=RESULTS, help="results file (a probe writes elsewhere)")
+    ap.add_argument("--keep", help="keep the four runs in this folder (default: a temporary one)")
     ap.add_argument("--render", action="store_true")
     a = ap.parse_args()
     if a.render:
@@ -74,7 +75,8 @@ def main() -> None:
     from ganforge import detect
     from ganforge.data import load_dataset, to_uint8
     prov = provenance(vars(a))
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = a.keep or scratch
         samples, gan_s = {}, {}
         for name, sets in GANS.items():
             t0 = time.perf_counter()
