@@ -85,7 +85,7 @@ def test_hf_export_over_a_killed_one_leaves_only_its_files(runs):
     (out / ".tmpAb12Cd").write_bytes(b"half")
     export_hf(plain, str(out))
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [
-        "generator", "generator/model.safetensors", "model_index.json"]
+        "MODEL_CARD.md", "generator", "generator/model.safetensors", "model_index.json"]
     assert torch.equal(api.load(str(out)).sample(3, seed=1), api.load(plain).sample(3, seed=1))
 
 
