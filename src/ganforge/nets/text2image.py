@@ -1,0 +1,129 @@
+"""Networks of the text-to-image recipe (recipes/text2image.py).
+
+- ``TextEncoder``: word embeddings, a bidirectional GRU, and a linear map of its two final states to a sentence
+  embedding (the sentence half of AttnGAN's text encoder, Xu et al. 2018). Pretrained against ``ImageEncoder``
+  with a matching loss, then frozen.
+- ``ImageEncoder``: three stride-2 convolutions and a linear map to the same space; used only while pretraining.
+- ``Text2ImageG``: conditioning augmentation (Zhang et al. 2017, StackGAN): the sentence embedding gives a mean and
+  log-variance and G sees c = mu + sigma * eps (mu alone when sampling), whose KL divergence to N(0, I) G's loss
+  adds; then a DCGAN-style generator from [z, c]: a linear map to 4x4, up-sampling blocks (nearest x2, 3x3
+  convolution, batch norm whose scale and shift come from c, ReLU), a 3x3 convolution to RGB, tanh.
+- ``Text2ImageD``: stride-2 4x4 convolutions with spectral norm and LeakyReLU 0.2 down to 4x4, features summed over
+  positions (phi), and a projection head (Miyato & Koyama 2018) with the sentence embedding e in place of a class:
+  score = w . phi + <V e, phi>.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from ..core.errors import ConfigError
+
+
+def up_levels(size: int) -> int:
+    """Doublings from 4x4 to ``size``; the side must be 4 times a power of two, at least 8."""
+    k = size // 4
+    if size < 8 or size % 4 or k & (k - 1):
+        raise ConfigError(f"text2image.size must be 8, 16, 32, 64 ..., got {size}")
+    return k.bit_length() - 1
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, vocab: int, embed: int = 32, hidden: int = 64, dim: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed, padding_idx=0)
+        self.gru = nn.GRU(embed, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, dim)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        lengths = (tokens != 0).sum(1).clamp_min(1).cpu()                        # (B,)
+        packed = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True, enforce_sorted=False)
+        _, h = self.gru(packed)                                                  # (2, B, hidden)
+        return self.out(torch.cat([h[0], h[1]], 1))                             # (B, dim)
+
+
+class ImageEncoder(nn.Module):
+    def __init__(self, size: int, dim: int = 64, width: int = 32) -> None:
+        super().__init__()
+        layers, c = [], 3
+        for i in range(3):
+            layers += [nn.Conv2d(c, width * 2 ** i, 4, 2, 1), nn.LeakyReLU(0.2)]
+            c = width * 2 ** i
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.out = nn.Linear(4 * c, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(self.body(x))                                            # (B, dim)
+
+
+class CondBN(nn.Module):
+    """Batch norm whose scale (1 + gamma) and shift (beta) are linear in the condition c."""
+
+    def __init__(self, channels: int, c_dim: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.affine = nn.Linear(c_dim, 2 * channels)
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, x: Tensor, c: Tensor) -> Tensor:
+        gamma, beta = self.affine(c).chunk(2, 1)                                 # (B, C) each
+        return self.bn(x) * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class Text2ImageG(nn.Module):
+    def __init__(self, z_dim: int, text_dim: int, c_dim: int = 32, width: int = 32, size: int = 32) -> None:
+        super().__init__()
+        k = up_levels(size)
+        chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # block outputs, 4w 2w w at 32
+        self.ca = nn.Linear(text_dim, 2 * c_dim)
+        self.start = nn.Linear(z_dim + c_dim, chans[0] * 16)
+        self.start_norm = CondBN(chans[0], c_dim)
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        prev = chans[0]
+        for ch in chans:
+            self.convs.append(nn.Conv2d(prev, ch, 3, 1, 1))
+            self.norms.append(CondBN(ch, c_dim))
+            prev = ch
+        self.to_rgb = nn.Conv2d(prev, 3, 3, 1, 1)
+
+    def condition(self, e: Tensor, gen: torch.Generator | None = None, noise: bool = True) -> tuple[Tensor, Tensor]:
+        """(c, KL(N(mu, sigma^2) || N(0, I)) averaged over the batch); c = mu when ``noise`` is off."""
+        mu, logvar = self.ca(e).chunk(2, 1)
+        kl = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).sum(1).mean()
+        if not noise:
+            return mu, kl
+        eps = torch.randn(mu.shape, generator=gen, device=mu.device)
+        return mu + (0.5 * logvar).exp() * eps, kl
+
+    def forward(self, z: Tensor, c: Tensor) -> Tensor:
+        h = self.start(torch.cat([z, c], 1)).view(z.shape[0], -1, 4, 4)           # (B, 4w, 4, 4) at size 32
+        h = F.relu(self.start_norm(h, c))
+        for conv, norm in zip(self.convs, self.norms):
+            h = F.relu(norm(conv(F.interpolate(h, scale_factor=2, mode="nearest")), c))
+        return torch.tanh(self.to_rgb(h))                                        # (B, 3, S, S)
+
+
+class Text2ImageD(nn.Module):
+    def __init__(self, text_dim: int, width: int = 32, size: int = 32) -> None:
+        super().__init__()
+        k = up_levels(size)
+        layers, c = [], 3
+        for i in range(k):
+            layers += [spectral_norm(nn.Conv2d(c, width * 2 ** i, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            c = width * 2 ** i
+        layers += [spectral_norm(nn.Conv2d(c, c, 3, 1, 1)), nn.LeakyReLU(0.2)]
+        self.body = nn.Sequential(*layers)
+        self.head = spectral_norm(nn.Linear(c, 1))
+        self.embed = spectral_norm(nn.Linear(text_dim, c, bias=False))
+
+    def forward(self, x: Tensor, e: Tensor) -> Tensor:
+        phi = self.body(x).sum((2, 3))                                           # (B, C)
+        return self.head(phi).squeeze(1) + (self.embed(e) * phi).sum(1)          # (B,) logits
+
+
+__all__ = ["TextEncoder", "ImageEncoder", "CondBN", "Text2ImageG", "Text2ImageD", "up_levels"]
