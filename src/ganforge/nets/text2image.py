@@ -6,8 +6,8 @@
 - ``ImageEncoder``: three stride-2 convolutions and a linear map to the same space; used only while pretraining.
 - ``Text2ImageG``: conditioning augmentation (Zhang et al. 2017, StackGAN): the sentence embedding gives a mean and
   log-variance and G sees c = mu + sigma * eps (mu alone when sampling), whose KL divergence to N(0, I) G's loss
-  adds; then a DCGAN-style generator from [z, c]: a linear map to 4x4, up-sampling blocks (nearest x2, 3x3
-  convolution, batch norm whose scale and shift come from c, ReLU), a 3x3 convolution to RGB, tanh.
+  adds; then a DCGAN generator from [z, c]: a linear map to 4x4, 4x4 stride-2 transposed convolutions halving the
+  channels, each followed by batch norm whose scale and shift come from c and ReLU, the last one to RGB, tanh.
 - ``Text2ImageD``: stride-2 4x4 convolutions with spectral norm and LeakyReLU 0.2 down to 4x4, features summed over
   positions (phi), and a projection head (Miyato & Koyama 2018) with the sentence embedding e in place of a class:
   score = w . phi + <V e, phi>.
@@ -78,18 +78,15 @@ class Text2ImageG(nn.Module):
     def __init__(self, z_dim: int, text_dim: int, c_dim: int = 32, width: int = 32, size: int = 32) -> None:
         super().__init__()
         k = up_levels(size)
-        chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # block outputs, 4w 2w w at 32
+        chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # 4w 2w w at 4, 8, 16 (size 32)
         self.ca = nn.Linear(text_dim, 2 * c_dim)
         self.start = nn.Linear(z_dim + c_dim, chans[0] * 16)
-        self.start_norm = CondBN(chans[0], c_dim)
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        prev = chans[0]
-        for ch in chans:
-            self.convs.append(nn.Conv2d(prev, ch, 3, 1, 1))
-            self.norms.append(CondBN(ch, c_dim))
-            prev = ch
-        self.to_rgb = nn.Conv2d(prev, 3, 3, 1, 1)
+        self.norms = nn.ModuleList([CondBN(chans[0], c_dim)])
+        self.ups = nn.ModuleList()
+        for a, b in zip(chans, chans[1:]):
+            self.ups.append(nn.ConvTranspose2d(a, b, 4, 2, 1))
+            self.norms.append(CondBN(b, c_dim))
+        self.to_rgb = nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1)
 
     def condition(self, e: Tensor, gen: torch.Generator | None = None, noise: bool = True) -> tuple[Tensor, Tensor]:
         """(c, KL(N(mu, sigma^2) || N(0, I)) averaged over the batch); c = mu when ``noise`` is off."""
@@ -102,9 +99,9 @@ class Text2ImageG(nn.Module):
 
     def forward(self, z: Tensor, c: Tensor) -> Tensor:
         h = self.start(torch.cat([z, c], 1)).view(z.shape[0], -1, 4, 4)           # (B, 4w, 4, 4) at size 32
-        h = F.relu(self.start_norm(h, c))
-        for conv, norm in zip(self.convs, self.norms):
-            h = F.relu(norm(conv(F.interpolate(h, scale_factor=2, mode="nearest")), c))
+        h = F.relu(self.norms[0](h, c))
+        for up, norm in zip(self.ups, self.norms[1:]):
+            h = F.relu(norm(up(h), c))                                           # (B, C / 2, 2H, 2W)
         return torch.tanh(self.to_rgb(h))                                        # (B, 3, S, S)
 
 
@@ -116,14 +113,18 @@ class Text2ImageD(nn.Module):
         for i in range(k):
             layers += [spectral_norm(nn.Conv2d(c, width * 2 ** i, 4, 2, 1)), nn.LeakyReLU(0.2)]
             c = width * 2 ** i
-        layers += [spectral_norm(nn.Conv2d(c, c, 3, 1, 1)), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.head = spectral_norm(nn.Linear(c, 1))
         self.embed = spectral_norm(nn.Linear(text_dim, c, bias=False))
 
-    def forward(self, x: Tensor, e: Tensor) -> Tensor:
-        phi = self.body(x).sum((2, 3))                                           # (B, C)
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x).sum((2, 3))                                          # (B, C)
+
+    def score(self, phi: Tensor, e: Tensor) -> Tensor:
         return self.head(phi).squeeze(1) + (self.embed(e) * phi).sum(1)          # (B,) logits
+
+    def forward(self, x: Tensor, e: Tensor) -> Tensor:
+        return self.score(self.features(x), e)
 
 
 __all__ = ["TextEncoder", "ImageEncoder", "CondBN", "Text2ImageG", "Text2ImageD", "up_levels"]

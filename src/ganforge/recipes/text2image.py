@@ -40,7 +40,7 @@ class Text2ImageConfig:
     hidden: int = 64              # text encoder: GRU hidden units per direction
     text_dim: int = 64            # text encoder: sentence embedding size
     pretrain_steps: int = 1500    # text encoder: matching-loss steps on the real pairs
-    pretrain_batch: int = 128     # text encoder: pairs per step (the captions each one is matched against)
+    pretrain_batch: int = 64      # text encoder: pairs per step (the captions each one is matched against)
     pretrain_lr: float = 2e-3     # text encoder: Adam learning rate
     c_dim: int = 32               # conditioning augmentation: size of c (StackGAN: 128 on 1024-D embeddings)
     kl: float = 1.0               # weight of the conditioning augmentation's KL term in G's loss
@@ -119,10 +119,10 @@ class Text2ImageRecipe(Recipe):
         e = self.embed(pick_captions(batch["tokens"], batch["n_captions"], self.gen))
         with torch.no_grad():
             fake, _ = self._fake(e)
-        real = D(batch.x, e)
-        fake_s = D(fake, e)
+        phi = D.features(batch.x)
+        real, fake_s = D.score(phi, e), D(fake, e)
         if s.mismatch > 0:
-            wrong = D(batch.x, e.roll(1, 0))
+            wrong = D.score(phi, e.roll(1, 0))
             # as one fake batch of the two kinds in the ratio mismatch : 1 - mismatch
             n_wrong = max(1, round(len(e) * s.mismatch / (1 - s.mismatch)))
             loss = d_loss(kind, real, torch.cat([fake_s, wrong[:n_wrong]]))
