@@ -63,6 +63,7 @@ class Text2ImageRecipe(Recipe):
     section, config = "text2image", Text2ImageConfig
     data_kinds = ("image-text",)
     presets = TEXT2IMAGE_PRESETS
+    evaluator = "text2image"
     ema = {"G_ema": "G"}
     formats = {".png": "captioned-grid", ".npz": "npz"}
     condition_help = {"text": "captions (repeatable)", "texts": "a file of captions, one a line"}
