@@ -173,3 +173,14 @@ def test_attribute_reader_scores_real_images_high_and_wrong_ones_low(built):
     digits = torch.from_numpy(arr[9000:9060, 0].copy()).float() / 255
     a = torch.stack([y[9000:9060], torch.arange(60) % 6, torch.arange(60) % 2, torch.arange(60) % 5], 1)
     assert attribute_accuracy(read_attributes(render(digits, a)), a)["all"] >= 0.9
+
+
+def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp_path):
+    from ganforge import evaluation
+    sets = [s for s in TINY if not s.startswith("text2image.size")] + ["data.limit=64"]
+    run = ganforge.train("captioned-mnist", out=str(tmp_path / "run"), steps=2, overrides=sets)
+    res = evaluation.evaluate_run(run.run_dir, n=10, json_path=str(tmp_path / "e.json"))
+    m = res["metrics"]
+    assert res["protocol"]["n"] == 20 and m["attr_all_seen_real"] >= 0.9 and m["attr_colour_held_real"] == 1.0
+    assert 0 <= m["attr_all_held"] <= m["attr_colour_held"] <= 1 and m["fd"] > m["fd_floor"] >= 0
+    assert json.load(open(tmp_path / "e.json"))["metrics"]["attr_digit_seen"] == m["attr_digit_seen"]

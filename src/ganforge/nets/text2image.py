@@ -8,9 +8,10 @@
   log-variance and G sees c = mu + sigma * eps (mu alone when sampling), whose KL divergence to N(0, I) G's loss
   adds; then a DCGAN generator from [z, c]: a linear map to 4x4, 4x4 stride-2 transposed convolutions halving the
   channels, each followed by batch norm whose scale and shift come from c and ReLU, the last one to RGB, tanh.
-- ``Text2ImageD``: stride-2 4x4 convolutions with spectral norm and LeakyReLU 0.2 down to 4x4, features summed over
-  positions (phi), and a projection head (Miyato & Koyama 2018) with the sentence embedding e in place of a class:
-  score = w . phi + <V e, phi>.
+- ``Text2ImageD``: stride-2 4x4 convolutions with spectral norm and LeakyReLU 0.2 down to 4x4, flattened (phi keeps
+  where things are, which captions name), and a projection head (Miyato & Koyama 2018) with the sentence embedding
+  e in place of a class: score = w . phi + <V e, phi>.
+Convolutions and linear maps of G and D start from DCGAN's N(0, 0.02).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..core.errors import ConfigError
+from .layers import dcgan_init_
 
 
 def up_levels(size: int) -> int:
@@ -80,13 +82,15 @@ class Text2ImageG(nn.Module):
         k = up_levels(size)
         chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # 4w 2w w at 4, 8, 16 (size 32)
         self.ca = nn.Linear(text_dim, 2 * c_dim)
-        self.start = nn.Linear(z_dim + c_dim, chans[0] * 16)
+        self.start = nn.Linear(z_dim + c_dim, chans[0] * 16, bias=False)   # a per-position bias would drown z in BN
         self.norms = nn.ModuleList([CondBN(chans[0], c_dim)])
         self.ups = nn.ModuleList()
         for a, b in zip(chans, chans[1:]):
-            self.ups.append(nn.ConvTranspose2d(a, b, 4, 2, 1))
+            self.ups.append(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False))
             self.norms.append(CondBN(b, c_dim))
         self.to_rgb = nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1)
+        for m in [self.start, *self.ups, self.to_rgb]:
+            dcgan_init_(m)
 
     def condition(self, e: Tensor, gen: torch.Generator | None = None, noise: bool = True) -> tuple[Tensor, Tensor]:
         """(c, KL(N(mu, sigma^2) || N(0, I)) averaged over the batch); c = mu when ``noise`` is off."""
@@ -111,14 +115,14 @@ class Text2ImageD(nn.Module):
         k = up_levels(size)
         layers, c = [], 3
         for i in range(k):
-            layers += [spectral_norm(nn.Conv2d(c, width * 2 ** i, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            layers += [spectral_norm(dcgan_init_(nn.Conv2d(c, width * 2 ** i, 4, 2, 1))), nn.LeakyReLU(0.2)]
             c = width * 2 ** i
-        self.body = nn.Sequential(*layers)
-        self.head = spectral_norm(nn.Linear(c, 1))
-        self.embed = spectral_norm(nn.Linear(text_dim, c, bias=False))
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.head = spectral_norm(dcgan_init_(nn.Linear(c * 16, 1)))
+        self.embed = spectral_norm(dcgan_init_(nn.Linear(text_dim, c * 16, bias=False)))
 
     def features(self, x: Tensor) -> Tensor:
-        return self.body(x).sum((2, 3))                                          # (B, C)
+        return self.body(x)                                                      # (B, C * 4 * 4)
 
     def score(self, phi: Tensor, e: Tensor) -> Tensor:
         return self.head(phi).squeeze(1) + (self.embed(e) * phi).sum(1)          # (B,) logits
