@@ -64,9 +64,9 @@ class ImageEncoder(nn.Module):
 class CondBN(nn.Module):
     """Batch norm whose scale (1 + gamma) and shift (beta) are linear in the condition c."""
 
-    def __init__(self, channels: int, c_dim: int) -> None:
+    def __init__(self, channels: int, c_dim: int, norm: str = "batch") -> None:
         super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.bn = nn.BatchNorm2d(channels, affine=False) if norm == "batch" else nn.Identity()
         self.affine = nn.Linear(c_dim, 2 * channels)
         nn.init.zeros_(self.affine.weight)
         nn.init.zeros_(self.affine.bias)
@@ -77,20 +77,22 @@ class CondBN(nn.Module):
 
 
 class Text2ImageG(nn.Module):
-    def __init__(self, z_dim: int, text_dim: int, c_dim: int = 32, width: int = 32, size: int = 32) -> None:
+    def __init__(self, z_dim: int, text_dim: int, c_dim: int = 32, width: int = 32, size: int = 32,
+                 norm: str = "batch") -> None:
         super().__init__()
         k = up_levels(size)
         chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # 4w 2w w at 4, 8, 16 (size 32)
         self.ca = nn.Linear(text_dim, 2 * c_dim)
         self.start = nn.Linear(z_dim + c_dim, chans[0] * 16, bias=False)   # a per-position bias would drown z in BN
-        self.norms = nn.ModuleList([CondBN(chans[0], c_dim)])
+        self.norms = nn.ModuleList([CondBN(chans[0], c_dim, norm)])
         self.ups = nn.ModuleList()
         for a, b in zip(chans, chans[1:]):
             self.ups.append(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False))
-            self.norms.append(CondBN(b, c_dim))
+            self.norms.append(CondBN(b, c_dim, norm))
         self.to_rgb = nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1)
         for m in [self.start, *self.ups, self.to_rgb]:
             dcgan_init_(m)
+        nn.init.constant_(self.to_rgb.bias, -2.0)   # start near black (tanh(-2) = -0.96): see the module notes
 
     def condition(self, e: Tensor, gen: torch.Generator | None = None, noise: bool = True) -> tuple[Tensor, Tensor]:
         """(c, KL(N(mu, sigma^2) || N(0, I)) averaged over the batch); c = mu when ``noise`` is off."""
@@ -110,16 +112,20 @@ class Text2ImageG(nn.Module):
 
 
 class Text2ImageD(nn.Module):
-    def __init__(self, text_dim: int, width: int = 32, size: int = 32) -> None:
+    def __init__(self, text_dim: int, width: int = 32, size: int = 32, norm: str = "spectral") -> None:
         super().__init__()
         k = up_levels(size)
+        sn = spectral_norm if norm == "spectral" else (lambda m: m)
         layers, c = [], 3
         for i in range(k):
-            layers += [spectral_norm(dcgan_init_(nn.Conv2d(c, width * 2 ** i, 4, 2, 1))), nn.LeakyReLU(0.2)]
+            layers.append(sn(dcgan_init_(nn.Conv2d(c, width * 2 ** i, 4, 2, 1))))
+            if norm == "batch" and i > 0:
+                layers.append(nn.BatchNorm2d(width * 2 ** i))
+            layers.append(nn.LeakyReLU(0.2))
             c = width * 2 ** i
         self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = spectral_norm(dcgan_init_(nn.Linear(c * 16, 1)))
-        self.embed = spectral_norm(dcgan_init_(nn.Linear(text_dim, c * 16, bias=False)))
+        self.head = sn(dcgan_init_(nn.Linear(c * 16, 1)))
+        self.embed = sn(dcgan_init_(nn.Linear(text_dim, c * 16, bias=False)))
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)                                                      # (B, C * 4 * 4)

@@ -6,6 +6,7 @@ and e through conditioning augmentation (nets/text2image.py); D scores (image, e
 - D phase: real images with their own captions are scored as real; real images with mismatched captions (the
   batch's captions rolled by one) and G's images with their captions as fake, the two fake kinds weighted
   equally (text2image.mismatch sets the mismatched share; 0 leaves a plain conditional D).
+- D_reg phase (reg.r1 > 0): the lazy R1 penalty (Mescheder et al. 2018) on real images with their own captions.
 - G phase: the adversarial loss of G's images with their captions, plus text2image.kl times the conditioning
   augmentation's KL term.
 G_ema, an average of G, draws what users see. ``ganforge sample RUN --text "a big blue three in the centre"``
@@ -24,6 +25,7 @@ from ..config import Derived
 from ..core.errors import ConfigError, DataError
 from ..data.captions import decode, encode
 from ..losses import d_loss, g_loss, is_relativistic
+from ..losses.regularizers import lazy_scale, zero_centred_penalty
 from ..nets.text2image import Text2ImageD, Text2ImageG
 from .base import Batch, OptimSpec, Phase, Recipe, register_recipe
 from .text2image_encoder import make_encoder, pick_captions
@@ -76,9 +78,9 @@ class Text2ImageRecipe(Recipe):
             raise ConfigError(f"the text2image recipe takes a non-relativistic loss.kind, not {cfg.loss.kind}")
         self.vocab = list(data_info["vocab"])
         self.size = int(data_info["shape"][-1])
-        nets = {"G": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size),
-                "D": Text2ImageD(s.text_dim, m.d_width, self.size),
-                "G_ema": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size)}
+        nets = {"G": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size, m.g_norm),
+                "D": Text2ImageD(s.text_dim, m.d_width, self.size, m.d_norm),
+                "G_ema": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size, m.g_norm)}
         nets["G_ema"].load_state_dict(nets["G"].state_dict())
         nets["G_ema"].eval().requires_grad_(False)
         self.nets = {k: v.to(device) for k, v in nets.items()}
@@ -103,7 +105,15 @@ class Text2ImageRecipe(Recipe):
         return {"G": OptimSpec(("G",), o.g_lr, tuple(o.g_betas)), "D": OptimSpec(("D",), o.d_lr, tuple(o.d_betas))}
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", "D", ("D",), self.d_step), Phase("G", "G", ("G",), self.g_step)]
+        reg = self.cfg.reg
+        lazy = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=reg.interval)] if reg.r1 > 0 else []
+        return lazy + [Phase("D", "D", ("D",), self.d_step), Phase("G", "G", ("G",), self.g_step)]
+
+    def d_reg_step(self, batch: Batch, step: int):
+        """Lazy R1 (reg.r1 every reg.interval steps) on real images with their own captions."""
+        e = self.embed(pick_captions(batch["tokens"], batch["n_captions"], self.gen))
+        r1 = zero_centred_penalty(self.nets["D"], batch.x, e, self.cfg.reg.r1)
+        return lazy_scale(r1, self.cfg.reg.interval), {"loss_D_r1": r1.detach()}
 
     @torch.no_grad()
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
