@@ -11,7 +11,10 @@
 - ``Text2ImageD``: stride-2 4x4 convolutions with spectral norm and LeakyReLU 0.2 down to 4x4, flattened (phi keeps
   where things are, which captions name), and a projection head (Miyato & Koyama 2018) with the sentence embedding
   e in place of a class: score = w . phi + <V e, phi>.
-Convolutions and linear maps of G and D start from DCGAN's N(0, 0.02).
+Convolutions and linear maps of G and D start from DCGAN's N(0, 0.02); G's last bias starts at -2, so a fresh G
+draws near-black images (the background of captioned-mnist) instead of grey. Norms: G's batch norm can be switched
+off (model.g_norm=none); D takes spectral norm (model.d_norm=spectral), batch norm after every convolution but the
+first (batch, DCGAN's) or none. model.attention=S adds a SAGAN block (nets/attention.py) at the S x S maps of both.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..core.errors import ConfigError
+from .attention import SelfAttention, check_side
 from .layers import dcgan_init_
 
 
@@ -78,10 +82,14 @@ class CondBN(nn.Module):
 
 class Text2ImageG(nn.Module):
     def __init__(self, z_dim: int, text_dim: int, c_dim: int = 32, width: int = 32, size: int = 32,
-                 norm: str = "batch") -> None:
+                 norm: str = "batch", attention: int = 0) -> None:
         super().__init__()
         k = up_levels(size)
         chans = [width * 2 ** (k - 1 - i) for i in range(k)]                      # 4w 2w w at 4, 8, 16 (size 32)
+        sides = [4 * 2 ** i for i in range(k)]
+        check_side(attention, sides, "G")
+        self.attn_at = sides.index(attention) if attention else -1
+        self.attn = SelfAttention(chans[self.attn_at]) if attention else None
         self.ca = nn.Linear(text_dim, 2 * c_dim)
         self.start = nn.Linear(z_dim + c_dim, chans[0] * 16, bias=False)   # a per-position bias would drown z in BN
         self.norms = nn.ModuleList([CondBN(chans[0], c_dim, norm)])
@@ -92,7 +100,7 @@ class Text2ImageG(nn.Module):
         self.to_rgb = nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1)
         for m in [self.start, *self.ups, self.to_rgb]:
             dcgan_init_(m)
-        nn.init.constant_(self.to_rgb.bias, -2.0)   # start near black (tanh(-2) = -0.96): see the module notes
+        nn.init.constant_(self.to_rgb.bias, -2.0)                               # tanh(-2) = -0.96
 
     def condition(self, e: Tensor, gen: torch.Generator | None = None, noise: bool = True) -> tuple[Tensor, Tensor]:
         """(c, KL(N(mu, sigma^2) || N(0, I)) averaged over the batch); c = mu when ``noise`` is off."""
@@ -105,16 +113,22 @@ class Text2ImageG(nn.Module):
 
     def forward(self, z: Tensor, c: Tensor) -> Tensor:
         h = self.start(torch.cat([z, c], 1)).view(z.shape[0], -1, 4, 4)           # (B, 4w, 4, 4) at size 32
-        h = F.relu(self.norms[0](h, c))
-        for up, norm in zip(self.ups, self.norms[1:]):
-            h = F.relu(norm(up(h), c))                                           # (B, C / 2, 2H, 2W)
+        h = self._attend(0, F.relu(self.norms[0](h, c)))
+        for i, (up, norm) in enumerate(zip(self.ups, self.norms[1:]), start=1):
+            h = self._attend(i, F.relu(norm(up(h), c)))                          # (B, C / 2, 2H, 2W)
         return torch.tanh(self.to_rgb(h))                                        # (B, 3, S, S)
 
 
+    def _attend(self, i: int, h: Tensor) -> Tensor:
+        return self.attn(h) if i == self.attn_at else h
+
+
 class Text2ImageD(nn.Module):
-    def __init__(self, text_dim: int, width: int = 32, size: int = 32, norm: str = "spectral") -> None:
+    def __init__(self, text_dim: int, width: int = 32, size: int = 32, norm: str = "spectral",
+                 attention: int = 0) -> None:
         super().__init__()
         k = up_levels(size)
+        check_side(attention, [size // 2 ** (i + 1) for i in range(k)], "D")
         sn = spectral_norm if norm == "spectral" else (lambda m: m)
         layers, c = [], 3
         for i in range(k):
@@ -122,6 +136,8 @@ class Text2ImageD(nn.Module):
             if norm == "batch" and i > 0:
                 layers.append(nn.BatchNorm2d(width * 2 ** i))
             layers.append(nn.LeakyReLU(0.2))
+            if attention == size // 2 ** (i + 1):
+                layers.append(SelfAttention(width * 2 ** i, sn))
             c = width * 2 ** i
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = sn(dcgan_init_(nn.Linear(c * 16, 1)))

@@ -78,9 +78,10 @@ class Text2ImageRecipe(Recipe):
             raise ConfigError(f"the text2image recipe takes a non-relativistic loss.kind, not {cfg.loss.kind}")
         self.vocab = list(data_info["vocab"])
         self.size = int(data_info["shape"][-1])
-        nets = {"G": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size, m.g_norm),
-                "D": Text2ImageD(s.text_dim, m.d_width, self.size, m.d_norm),
-                "G_ema": Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size, m.g_norm)}
+        make_g = lambda: Text2ImageG(m.z_dim, s.text_dim, s.c_dim, m.g_width, self.size, m.g_norm,  # noqa: E731
+                                     m.attention)
+        nets = {"G": make_g(), "D": Text2ImageD(s.text_dim, m.d_width, self.size, m.d_norm, m.attention),
+                "G_ema": make_g()}
         nets["G_ema"].load_state_dict(nets["G"].state_dict())
         nets["G_ema"].eval().requires_grad_(False)
         self.nets = {k: v.to(device) for k, v in nets.items()}
