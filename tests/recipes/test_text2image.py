@@ -20,7 +20,7 @@ from ganforge.data import load_dataset
 TINY = ["model.z_dim=8", "model.g_width=4", "model.d_width=4", "train.batch=4", "train.log_every=2",
         "train.n_grid=4", "train.sample_every=0", "train.ckpt_every=0", "train.progress=false", "train.threads=1",
         "text2image.size=8", "text2image.pretrain_steps=3", "text2image.pretrain_batch=4", "text2image.embed=4",
-        "text2image.hidden=4", "text2image.text_dim=8", "text2image.c_dim=4"]
+        "text2image.hidden=4", "text2image.text_dim=8", "text2image.c_dim=4", "text2image.hard=0.5"]
 COLOURS = {"red": (230, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 230)}
 
 
@@ -124,6 +124,18 @@ def test_text2image_trains_resumes_exactly_and_samples_captions(tmp_path, capsys
     save_file({k: v + 1 for k, v in weights.items()}, enc)
     with pytest.raises(CheckpointError, match="sha256"):
         ganforge.load(full.run_dir)
+
+
+def test_hard_mismatches_are_the_nearest_caption_that_is_not_a_paraphrase():
+    from types import SimpleNamespace
+
+    from ganforge.recipes.text2image import Text2ImageConfig, Text2ImageRecipe
+    e = torch.tensor([[1.0, 0.0, 0.0], [0.99, 0.05, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]])  # a, a paraphrase, near
+    fake = SimpleNamespace(settings=lambda: Text2ImageConfig(hard=0.5))
+    out = Text2ImageRecipe.mismatched(fake, e)
+    assert torch.equal(out[0], e[2]) and torch.equal(out[1], e[2])        # not itself, not its paraphrase
+    assert torch.equal(out[2:], e.roll(1, 0)[2:])                         # the rest: rolled by one
+    assert torch.equal(Text2ImageRecipe.mismatched(SimpleNamespace(settings=Text2ImageConfig), e), e.roll(1, 0))
 
 
 # -- captioned MNIST ------------------------------------------------------------------------------------------

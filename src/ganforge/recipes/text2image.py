@@ -4,7 +4,8 @@ A frozen text encoder (pretrained on the data's real image-caption pairs: text2i
 one of each image's own picked at random every step, into a sentence embedding e. G draws an image from noise z
 and e through conditioning augmentation (nets/text2image.py); D scores (image, e) pairs with a projection head.
 - D phase: real images with their own captions are scored as real; real images with mismatched captions (the
-  batch's captions rolled by one) and G's images with their captions as fake, the two fake kinds weighted
+  batch's captions rolled by one; with text2image.hard, for a share of the batch the nearest caption that is not
+  a paraphrase) and G's images with their captions as fake, the two fake kinds weighted
   equally (text2image.mismatch sets the mismatched share; 0 leaves a plain conditional D).
 - D_reg phase (reg.r1 > 0): the lazy R1 penalty (Mescheder et al. 2018) on real images with their own captions.
 - G phase: the adversarial loss of G's images with their captions, plus text2image.kl times the conditioning
@@ -47,6 +48,8 @@ class Text2ImageConfig:
     c_dim: int = 32               # conditioning augmentation: size of c (StackGAN: 128 on 1024-D embeddings)
     kl: float = 1.0               # weight of the conditioning augmentation's KL term in G's loss
     mismatch: float = 0.5         # share of D's fake side that is real images with mismatched captions
+    hard: float = 0.0             # share of those mismatched captions that are the batch's nearest other caption
+    same: float = 0.95            # hard mismatches: captions whose embeddings are this cosine-close count as the same
 
     def validate(self) -> None:
         for key in ("embed", "hidden", "text_dim", "pretrain_batch", "c_dim"):
@@ -57,6 +60,8 @@ class Text2ImageConfig:
                               "text2image.pretrain_lr must be positive")
         if not 0 <= self.mismatch < 1:
             raise ConfigError(f"text2image.mismatch must be in [0, 1), got {self.mismatch}")
+        if not 0 <= self.hard <= 1 or not 0 < self.same <= 1:
+            raise ConfigError("text2image.hard must be in [0, 1] and text2image.same in (0, 1]")
 
 
 @register_recipe
@@ -134,7 +139,7 @@ class Text2ImageRecipe(Recipe):
         phi = D.features(batch.x)
         real, fake_s = D.score(phi, e), D(fake, e)
         if s.mismatch > 0:
-            wrong = D.score(phi, e.roll(1, 0))
+            wrong = D.score(phi, self.mismatched(e))
             # as one fake batch of the two kinds in the ratio mismatch : 1 - mismatch
             n_wrong = max(1, round(len(e) * s.mismatch / (1 - s.mismatch)))
             loss = d_loss(kind, real, torch.cat([fake_s, wrong[:n_wrong]]))
@@ -144,6 +149,20 @@ class Text2ImageRecipe(Recipe):
         if wrong is not None:
             stats["D_mismatch"] = wrong.detach().mean()
         return loss, stats
+
+    def mismatched(self, e: torch.Tensor) -> torch.Tensor:
+        """Another caption for each image: the batch's captions rolled by one, and for the first text2image.hard
+        share of the batch the nearest caption (cosine) that is not a paraphrase of its own (below text2image.same),
+        so D must check every attribute, not only the most visible one."""
+        s = self.settings()
+        other = e.roll(1, 0)
+        k = int(round(s.hard * len(e)))
+        if k and len(e) > 1:
+            u = torch.nn.functional.normalize(e, dim=1)
+            sim = u[:k] @ u.T                                                    # (k, B)
+            sim[sim >= s.same] = -2.0                                            # itself and its paraphrases
+            other = torch.cat([e[sim.argmax(1)], other[k:]])
+        return other
 
     def g_step(self, batch: Batch, step: int):
         s = self.settings()
