@@ -1,12 +1,13 @@
-"""Text to image on captioned-mnist: GAN-INT-CLS with and without the mismatched-caption term.
+"""Text to image on captioned-mnist: GAN-INT-CLS with and without the mismatched-caption term, and with hard mismatches.
 
-    OMP_NUM_THREADS=1 python benchmarks/text2image_mnist.py [--arms cls,no-mismatch] [--seeds 100 101 102]
+    OMP_NUM_THREADS=1 python benchmarks/text2image_mnist.py [--arms cls,hard,no-mismatch] [--seeds 100 101 102]
                                                             [--steps N] [--results FILE]
 
 Each (arm, seed) trains the `captioned-mnist` preset (data/captioned_mnist.py, docs/text2image.md: MNIST test digits
 0-7999 recoloured, scaled and placed on 32x32, three captions each, 45 of the 600 attribute combinations held out)
 for --steps steps (default: the preset's) and is measured by `ganforge eval RUN` (evaluation/text2image.py):
 - cls: the preset as it is, a matching-aware D (real images with mismatched captions on D's fake side);
+- hard: text2image.hard=0.5, half the mismatched captions the batch's nearest caption that is not a paraphrase;
 - no-mismatch: text2image.mismatch=0, a plain caption-conditional D.
 One image is drawn for the first caption of each held-out test image, 1,000 with seen combinations (MNIST images
 8000-8999) and 1,000 with held-out ones (9000-9999); the attribute reader (metrics/text2image.py: digit by the shipped
@@ -31,7 +32,7 @@ from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "text2image_mnist.json")
-ARMS = {"cls": [], "no-mismatch": ["text2image.mismatch=0"]}
+ARMS = {"cls": [], "hard": ["text2image.hard=0.5"], "no-mismatch": ["text2image.mismatch=0"]}
 FIELDS = ("digit", "colour", "size", "position", "all")
 
 
