@@ -118,6 +118,13 @@ def test_text2image_trains_resumes_exactly_and_samples_captions(tmp_path, capsys
     assert len(err.splitlines()) == 1 and "'purple'" in err and not (tmp_path / "x.png").exists()
     assert main(["sample", full.run_dir, "--text", "a red sqare", "--out", str(tmp_path / "x.png")]) == 2
     assert "nearest known words: square" in capsys.readouterr().err
+    # an exported model folder carries the encoder (checked by hash) and draws the same images
+    assert main(["export", full.run_dir, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    index = json.load(open(tmp_path / "hf" / "model_index.json"))
+    assert list(index["components"]) == ["generator"] and "text_encoder" in index["frozen"]
+    mine = ganforge.load(str(tmp_path / "hf")).recipe
+    inp = mine.sample_inputs(2, seed=3, conditions={"text": ["a red square"]})
+    assert torch.allclose(mine.generate(inp), a.recipe.generate(inp), atol=1e-6)
     # an encoder file changed since (other weights of the same shapes) is refused by its hash
     from safetensors.torch import load_file, save_file
     weights = load_file(enc)
