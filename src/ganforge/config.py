@@ -58,6 +58,7 @@ class ModelConfig:
     g_sn: bool = False          # spectral normalisation in G too (Zhang et al. 2019)
     g_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, ReLU) after each of G's hidden blocks
     d_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, LeakyReLU) after each of D's down-samplings
+    attention: int = 0          # SAGAN self-attention in G and D at the feature map of this side (16: 16x16); 0 = off
 
 
 @dataclass
@@ -388,7 +389,7 @@ _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train
                  "train.threads", "data.size", "data.limit", "data.workers", "optim.clip_grad", "optim.g_lr",
                  "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2",
                  "reg.label_smooth", "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries",
-                 "train.collapse_every"]
+                 "train.collapse_every", "model.attention"]
 
 
 def get(cfg: Config, key: str) -> Any:

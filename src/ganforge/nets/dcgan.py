@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from ..core.errors import ConfigError
 from .arch import Arch, register_arch
+from .attention import SelfAttention, check_side
 from .layers import GNorm, MinibatchStdDev, ProjectionHead, dcgan_init_, maybe_sn, need_labels
 
 MIN_SIZE = 8
@@ -62,11 +63,15 @@ class DCGANGenerator(nn.Module):
     """
 
     def __init__(self, shape: tuple[int, ...], z_dim: int, width: int, norm: str,
-                 num_classes: int = 0, cond: str = "embed", convs: int = 0) -> None:
+                 num_classes: int = 0, cond: str = "embed", convs: int = 0, attention: int = 0) -> None:
         super().__init__()
         s0, k = check_image_shape(shape)
         self.shape, self.z_dim, self.num_classes, self.s0 = tuple(shape), z_dim, num_classes, s0
         widths = _widths(width, k)  # widths[0] at the base grid, widths[-1] = width
+        sides = [s0 * 2 ** j for j in range(k)]
+        check_side(attention, sides, "G")
+        self.attn_at = sides.index(attention) if attention else -1  # SAGAN block after this hidden block
+        self.attn = SelfAttention(widths[self.attn_at]) if attention else None
         norm_kind = "cbn" if num_classes > 0 and cond == "cbn" else norm
         # label embedding keeps torch's N(0, 1) init: the same scale as z it is joined to
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes > 0 and cond == "embed" else None
@@ -92,10 +97,13 @@ class DCGANGenerator(nn.Module):
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], dim=1)                     # (N, 2 * z_dim)
         h = self.fc(z).view(z.shape[0], -1, self.s0, self.s0)          # (N, C0, s0, s0)
-        h = self._extra(0, self.act(self.norms[0](h, y)), y)
+        h = self._attend(0, self._extra(0, self.act(self.norms[0](h, y)), y))
         for j, (up, norm) in enumerate(zip(self.ups, self.norms[1:]), start=1):
-            h = self._extra(j, self.act(norm(up(h), y)), y)              # resolution doubles
+            h = self._attend(j, self._extra(j, self.act(norm(up(h), y)), y))  # resolution doubles
         return self.to_img(h).tanh()                                    # (N, C, H, W)
+
+    def _attend(self, j: int, h: Tensor) -> Tensor:
+        return self.attn(h) if j == self.attn_at else h
 
     def _extra(self, j: int, h: Tensor, y: Tensor | None) -> Tensor:
         for conv, norm in zip(self.extra[j], self.extra_norms[j]):
@@ -112,9 +120,10 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, shape: tuple[int, ...], width: int, norm: str, num_classes: int = 0,
-                 mbstd: int = 0, pack: int = 1, convs: int = 0) -> None:
+                 mbstd: int = 0, pack: int = 1, convs: int = 0, attention: int = 0) -> None:
         super().__init__()
         s0, k = check_image_shape(shape)
+        check_side(attention, [shape[1] // 2 ** (i + 1) for i in range(k)], "D")
         self.num_classes, self.pack = num_classes, pack
         self.in_shape = (shape[0] * pack, shape[1], shape[2])
         widths = _widths(width, k)[::-1]  # width, 2*width, ... toward the base grid
@@ -132,6 +141,8 @@ class DCGANDiscriminator(nn.Module):
                 if norm == "batch":
                     layers.append(dcgan_init_(nn.BatchNorm2d(c)))
                 layers.append(nn.LeakyReLU(0.2, inplace=True))
+            if attention == shape[1] // 2 ** (i + 1):                        # SAGAN block at this side
+                layers.append(SelfAttention(c, lambda m: maybe_sn(m, sn)))
             c_in = c
         if mbstd > 0:
             layers.append(MinibatchStdDev(mbstd))
@@ -149,7 +160,7 @@ class DCGANDiscriminator(nn.Module):
 
 register_arch("dcgan", Arch(
     generator=lambda cfg, shape, k: DCGANGenerator(shape, cfg.z_dim, cfg.g_width, cfg.g_norm, k, cfg.cond_g,
-                                                   cfg.g_convs),
+                                                   cfg.g_convs, getattr(cfg, "attention", 0)),
     discriminator=lambda cfg, shape, k: DCGANDiscriminator(shape, cfg.d_width, cfg.d_norm, k, cfg.mbstd, cfg.pack,
-                                                           cfg.d_convs),
+                                                           cfg.d_convs, getattr(cfg, "attention", 0)),
     fits=lambda shape: len(shape) == 3, needs="image data (C, H, W)", auto=10))
