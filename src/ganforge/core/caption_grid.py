@@ -46,7 +46,7 @@ def write_captioned_grid(path: str, out: dict[str, Any]) -> None:
     per_row = int(out.get("per_row") or math.ceil(math.sqrt(len(x))))
     buf = io.BytesIO()
     captioned_grid(x, None if captions is None else list(captions), per_row).save(buf, format="PNG")
-    write_bytes(path, buf.getvalue())
+    write_bytes(path, buf.getvalue(), out.get("provenance"))
 
 
 __all__ = ["captioned_grid", "write_captioned_grid"]

@@ -244,9 +244,7 @@ class Text2ImageRecipe(Recipe):
         return out
 
     def save_samples(self, outputs, path: str, inputs=None) -> str:
-        ext = self.check_format(path)
-        if not path.lower().endswith(ext):
-            path += ext
+        path, ext = self.output_path(path)
         out = self.to_output(outputs, inputs)
         if ext == ".npz":
             out.pop("per_row", None)
