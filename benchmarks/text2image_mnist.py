@@ -14,7 +14,7 @@ One image is drawn for the first caption of each held-out test image, 1,000 with
 `lenet-mnist` on the located digit, colour by hue, size by bounding box, position by centroid) scores them per field
 and all fields at once, beside the same reader on the real test images (the floor). FD in `random-conv` features
 to the real test images, beside the real-vs-real floor (halves). The text encoder is pretrained per seed (1,500
-matching steps) before G and D train; its minutes are not in the training time. Goals (issue): all attributes right
+matching steps) before G and D train; its minutes are not in the training time. Goals: all attributes right
 on at least 90% of seen and 75% of held-out combinations, FD at most 3x the floor. Seeds default to 100-102. Results:
 benchmarks/results/text2image_mnist.json; docs/benchmarks.md section `text2image-mnist`.
 """

@@ -15,7 +15,7 @@ Each (arm, seed) trains a preset for --steps steps (default: the preset's) and i
 - cyclegan: the `digits2mnist` preset (scikit-learn's digits resized to 32x32 -> MNIST padded to 32x32, labels never
   used in training), scored on the 359 held-out sklearn digits and 2,000 held-out MNIST digits: the MNIST
   classifier's accuracy on translated digits against the untranslated (resized) ones, FD to MNIST, and how often a
-  cycle keeps the label. Goal (issue): at least 95% on translated digits.
+  cycle keeps the label. Goal: at least 95% on translated digits.
 Speed: training images per second (batch x steps / wall time) and translated images per second (G_ema, batches of
 256, after a warm-up). Seeds default to 100-102, not the ones the presets were set with. Results:
 benchmarks/results/translate_digits.json; docs/benchmarks.md section `translate-digits`.
