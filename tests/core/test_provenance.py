@@ -133,3 +133,13 @@ def test_sampled_files_name_their_checkpoint_and_the_cli_reads_them(tmp_path, ca
     assert "no ganforge provenance" in capsys.readouterr().out
     assert main(["provenance", str(tmp_path / "missing.png")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_every_file_of_a_folder_is_stamped_before_the_folder_appears(tmp_path):
+    from ganforge.core.writers import write_wav_folder
+    out = {"x": np.zeros((3, 1, 400), np.float32), "rate": 8000, "y": np.array([0, 1, 1]), "provenance": REC}
+    write_wav_folder(str(tmp_path / "clips"), out)
+    names = sorted(os.listdir(tmp_path / "clips"))
+    assert names == ["0000-0.wav", "0001-1.wav", "0002-1.wav"]                # no sidecars for WAV
+    assert all(provenance.read(str(tmp_path / "clips" / n)) == REC for n in names)
+    assert [p for p in os.listdir(tmp_path) if p != "clips"] == []            # no temporary folder left
