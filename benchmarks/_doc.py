@@ -52,6 +52,35 @@ def store_rows(path: str, new: list[dict], key: tuple[str, ...]) -> list[dict]:
     return rows
 
 
+def arm_args(doc: str, arms: dict, results: str | None = None, n_help: str | None = None, jobs: bool = True):
+    """The command line every arms-by-seeds benchmark takes (--arms, --seeds, --steps, --threads, --set, --jobs,
+    --n, --results, --render), parsed, with unknown arms refused in one line."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--arms", default=",".join(arms))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    ap.add_argument("--steps", type=int, default=None, help="default: the preset's")
+    if n_help:
+        ap.add_argument("--n", type=int, default=1000, help=n_help)
+    ap.add_argument("--threads", type=int, default=None, help="per run (default: 2 / jobs)" if jobs else "per run")
+    ap.add_argument("--set", dest="extra", action="append", default=[], help="more overrides for every run")
+    if jobs:
+        ap.add_argument("--jobs", type=int, default=1)
+    if results:
+        ap.add_argument("--results", default=results, help="results file (a probe writes elsewhere)")
+    ap.add_argument("--render", action="store_true")
+    a = ap.parse_args()
+    bad = [x for x in a.arms.split(",") if x not in arms]
+    if bad:
+        ap.error(f"unknown arm {bad[0]!r}; choose from {', '.join(arms)}")
+    return a
+
+
+def section_target(path: str, results: str) -> dict:
+    """write_section's target for results at ``path``: the document, or a page beside a probe's results file."""
+    return {} if path == results else {"path": os.path.splitext(path)[0] + ".md"}
+
+
 def mean_sd(values: list, fmt: str = ".3g") -> str:
     """'mean ± sample std' of the values that are not None ('mean' alone for one value, '-' for none)."""
     import statistics

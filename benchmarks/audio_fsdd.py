@@ -22,7 +22,6 @@ benchmarks/results/audio_fsdd.json; docs/benchmarks.md section `audio-fsdd`.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -31,7 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import arm_args, footer, load_rows, provenance, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,18 +132,7 @@ def _vocoder(floor: list[dict]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arms", default=",".join(ARMS))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
-    ap.add_argument("--steps", type=int, default=None, help="default: the preset's")
-    ap.add_argument("--threads", type=int, default=None, help="per run (default: 2 / jobs)")
-    ap.add_argument("--set", dest="extra", action="append", default=[], help="more overrides for every run")
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--render", action="store_true")
-    a = ap.parse_args()
-    bad = [x for x in a.arms.split(",") if x not in ARMS]
-    if bad:
-        ap.error(f"unknown arm {bad[0]!r}; choose from {', '.join(ARMS)}")
+    a = arm_args(__doc__, ARMS, None)
     if not a.render:
         prov = provenance(vars(a))
         threads = a.threads or max(1, 2 // a.jobs)

@@ -20,14 +20,13 @@ benchmarks/results/text2image_mnist.json; docs/benchmarks.md section `text2image
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import arm_args, footer, load_rows, provenance, section_target, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,28 +78,16 @@ def render(path: str = RESULTS) -> None:
             "attribute accuracies as shares.\n\nSeen combinations:\n\n" + "\n".join(_table(rows, "seen"))
             + "\n\nHeld-out combinations:\n\n" + "\n".join(_table(rows, "held")) + "\n\n" + footer(rows))
     write_section("text2image-mnist", "Text to image: GAN-INT-CLS on captioned-mnist", body,
-                  **({} if path == RESULTS else {"path": os.path.splitext(path)[0] + ".md"}))
+                  **section_target(path, RESULTS))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arms", default=",".join(ARMS))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
-    ap.add_argument("--steps", type=int, default=None, help="default: the preset's")
-    ap.add_argument("--n", type=int, default=1000, help="captions scored per part (seen, held out)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--set", dest="extra", action="append", default=[], help="more overrides for every run")
-    ap.add_argument("--results", default=RESULTS, help="results file (a probe writes elsewhere)")
-    ap.add_argument("--render", action="store_true")
-    a = ap.parse_args()
-    bad = [x for x in a.arms.split(",") if x not in ARMS]
-    if bad:
-        ap.error(f"unknown arm {bad[0]!r}; choose from {', '.join(ARMS)}")
+    a = arm_args(__doc__, ARMS, RESULTS, n_help="captions scored per part (seen, held out)", jobs=False)
     if not a.render:
         prov = provenance(vars(a))
         for s in a.seeds:
             for arm in a.arms.split(","):
-                row = one(arm, s, a.steps, a.threads, a.extra, a.n)
+                row = one(arm, s, a.steps, a.threads or 1, a.extra, a.n)
                 row["provenance"] = prov
                 store_rows(a.results, [row], ("arm", "seed"))
                 m = row["metrics"]

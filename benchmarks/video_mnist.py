@@ -19,7 +19,6 @@ Results: benchmarks/results/video_mnist.json; docs/benchmarks.md section `video-
 """
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -28,7 +27,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import footer, load_rows, provenance, store_rows, write_section  # noqa: E402
+from _doc import arm_args, footer, load_rows, provenance, section_target, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,24 +95,11 @@ def render(path: str = RESULTS) -> None:
             + "\n".join(speed) + "\n\n"
             + footer(rows))
     write_section("video-mnist", "Video: MoCoGAN-class against a 3-D convolutional generator on Moving MNIST", body,
-                  **({} if path == RESULTS else {"path": os.path.splitext(path)[0] + ".md"}))
+                  **section_target(path, RESULTS))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arms", default=",".join(ARMS))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
-    ap.add_argument("--steps", type=int, default=None, help="default: the preset's")
-    ap.add_argument("--n", type=int, default=1000, help="generated clips per evaluation")
-    ap.add_argument("--threads", type=int, default=None, help="per run (default: 2 / jobs)")
-    ap.add_argument("--set", dest="extra", action="append", default=[], help="more overrides for every run")
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--results", default=RESULTS, help="results file (a smoke run writes elsewhere)")
-    ap.add_argument("--render", action="store_true")
-    a = ap.parse_args()
-    bad = [x for x in a.arms.split(",") if x not in ARMS]
-    if bad:
-        ap.error(f"unknown arm {bad[0]!r}; choose from {', '.join(ARMS)}")
+    a = arm_args(__doc__, ARMS, RESULTS, n_help="generated clips per evaluation")
     if not a.render:
         prov = provenance(vars(a))
         threads = a.threads or max(1, 2 // a.jobs)
