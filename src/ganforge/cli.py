@@ -105,6 +105,8 @@ def _add_explore(sub) -> None:
     p.add_argument("--linear", action="store_true", default=None, help="interpolate: straight lines, not slerp")
     p.add_argument("--what", help="interpolate: the part of the latent that moves, the others held at the first "
                    "seed's (video runs: content | motion; default all)")
+    p.add_argument("--text", action="append", help="interpolate (caption-conditioned runs): from caption to caption; "
+                   "repeat, e.g. --text 'a red two' --text 'a blue two'")
     p.add_argument("--levels", help="truncation: comma-separated psi values (or thresholds with --method resample)")
     p.add_argument("--method", help="truncation: psi (default) or resample")
     p.add_argument("--n", type=int, help="samples shown (truncation, saliency, memorise) or latents for the PCA "
@@ -267,7 +269,7 @@ def cmd_explore(a) -> int:
     from .core.errors import ConfigError
     from .core.seed import parse_seeds
     keys = ("seeds", "frames", "linear", "what", "levels", "method", "n", "k", "seed", "label", "image", "index",
-            "steps")
+            "steps", "text")
     opts = {k: getattr(a, k) for k in keys if getattr(a, k) is not None}
     if "seeds" in opts:
         opts["seeds"] = parse_seeds(opts["seeds"])

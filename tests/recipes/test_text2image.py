@@ -118,6 +118,17 @@ def test_text2image_trains_resumes_exactly_and_samples_captions(tmp_path, capsys
     assert len(err.splitlines()) == 1 and "'purple'" in err and not (tmp_path / "x.png").exists()
     assert main(["sample", full.run_dir, "--text", "a red sqare", "--out", str(tmp_path / "x.png")]) == 2
     assert "nearest known words: square" in capsys.readouterr().err
+    # explore: from caption to caption, one row per seed; the row's ends are the captions' own samples
+    from ganforge import explore
+    walk = explore.run(full.run_dir, "interpolate", text=["a red square", "bottom: blue"], seeds=[0, 1], frames=3,
+                       out=str(tmp_path / "walk")).arrays["samples"]
+    assert walk.shape[:2] == (2, 3) and os.path.isfile(tmp_path / "walk" / "interpolate-text-slerp.png")
+    for j, caption in ((0, "a red square"), (2, "bottom: blue")):
+        own = a.recipe.generate(a.recipe.sample_inputs(seeds=[0, 1], conditions={"text": [caption]}))
+        assert np.allclose(walk[:, j], own.numpy(), atol=1e-5)
+    assert not np.allclose(walk[:, 0], walk[:, 2])
+    assert main(["explore", full.run_dir, "interpolate", "--text", "a red square"]) == 2
+    assert "at least two captions" in capsys.readouterr().err
     # an exported model folder carries the encoder (checked by hash) and draws the same images
     assert main(["export", full.run_dir, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
     index = json.load(open(tmp_path / "hf" / "model_index.json"))

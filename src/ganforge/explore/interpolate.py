@@ -59,9 +59,14 @@ def path_latents(z: torch.Tensor, frames: int, linear: bool = False) -> torch.Te
 
 
 def interpolate(run, seeds: list[int] | None = None, frames: int = 8, linear: bool = False,
-                label: int | None = None, out: str | None = None, what: str = "all") -> ExploreResult:
+                label: int | None = None, out: str | None = None, what: str = "all",
+                text: list[str] | None = None) -> ExploreResult:
     """Samples along slerp (or linear) paths seed[0] -> seed[1] -> ...; grid PNG + GIF for images,
-    a path plot over the sample cloud for 2-D vectors, the recipe's grid for inputs with named parts."""
+    a path plot over the sample cloud for 2-D vectors, the recipe's grid for inputs with named parts;
+    ``text`` (caption-conditioned runs): from caption to caption, one row per seed's fixed noise."""
+    if text:
+        return _interpolate_text(run, list(text), list(seeds if seeds is not None else [0, 1, 2, 3]), frames,
+                                 linear, out)
     g, run_dir = open_run(run, parts=True)
     seeds = list(seeds if seeds is not None else [0, 1, 2, 3])
     if len(seeds) < 2:
@@ -129,6 +134,39 @@ def _interpolate_parts(g, run_dir: str, parts: dict, what: str, seeds: list[int]
     written.append(save_json(summary, stem + ".json"))
     return ExploreResult("interpolate", written, summary,
                          {"samples": x.cpu().numpy().reshape(len(seeds) - 1, frames, *x.shape[1:])})
+
+
+def _interpolate_text(run, texts: list[str], seeds: list[int], frames: int, linear: bool,
+                      out: str | None) -> ExploreResult:
+    """GAN-INT-CLS (Reed et al. 2016): the sentence embedding moves from caption to caption (lerp, or slerp)
+    while each row keeps one seed's noise, so the rows show what the caption decides and what the noise does."""
+    from .. import api
+    g = run if isinstance(run, api.Generator) else api.load(os.fspath(run))
+    if not hasattr(g.recipe, "caption_embeddings"):
+        raise ConfigError(f"--text interpolates between captions; {g.checkpoint} is a {g.recipe.name} run, which "
+                          "takes no captions")
+    if len(texts) < 2 or frames < 2:
+        raise ConfigError("interpolate --text needs at least two captions (--text A --text B) and 2 frames")
+    emb = g.recipe.caption_embeddings(texts).cpu()                         # (k, E)
+    t, step = torch.linspace(0, 1, frames), (lerp if linear else slerp)
+    walk = torch.cat([step(emb[i], emb[i + 1], t)[: None if i == len(texts) - 2 else -1]
+                      for i in range(len(texts) - 1)])                    # (W, E): shared ends once
+    base = g.recipe.sample_inputs(seeds=seeds, conditions={"text": texts[:1]})
+    z = base["z"][: len(seeds)]
+    inputs = {"z": z.repeat_interleave(len(walk), 0),
+              "embedding": walk.to(z.device).repeat(len(seeds), 1),
+              "captions": [f"seed {s}" if j == 0 else "" for s in seeds for j in range(len(walk))],
+              "per_row": len(walk)}
+    x = g.recipe.generate(inputs)
+    mode = "linear" if linear else "slerp"
+    stem = os.path.join(out_dir(g.run_dir, out), f"interpolate-text-{mode}")
+    ext = next(iter(g.recipe.formats))
+    written = [g.recipe.write(g.recipe.formats[ext], stem + ext, g.recipe.to_output(x, inputs))]
+    summary = {"tool": "interpolate", "what": "text", "mode": mode, "texts": texts, "seeds": seeds,
+               "frames": frames, "step": g.step}
+    written.append(save_json(summary, stem + ".json"))
+    return ExploreResult("interpolate", written, summary,
+                         {"samples": x.cpu().numpy().reshape(len(seeds), len(walk), *x.shape[1:])})
 
 
 def _enlarge(img, side: int = 128):

@@ -204,6 +204,10 @@ class Text2ImageRecipe(Recipe):
                 "tokens": tokens.repeat_interleave(m, 0).to(self.device),
                 "captions": [c for c in captions for _ in range(m)], "per_row": m}
 
+    def caption_embeddings(self, captions: list[str]) -> torch.Tensor:
+        """Sentence embeddings (k, E) of captions; unknown words are refused as at sampling."""
+        return self.embed(encode(self.captions_of({"text": list(captions)}), self.vocab).to(self.device))
+
     def grid_examples(self, n: int) -> int:
         return 0 if self.data_info.get("grid_captions") else min(n, GRID_CAPTIONS)
 
@@ -219,10 +223,11 @@ class Text2ImageRecipe(Recipe):
         G = self.nets[net or self.sampler_net()]
         was = G.training
         G.eval()
-        z, tokens = inputs["z"], inputs["tokens"]
+        z, emb = inputs["z"], inputs.get("embedding")      # an embedding given (interpolation) wins over tokens
         out = []
         for i in range(0, len(z), batch):
-            c, _ = G.condition(self.embed(tokens[i:i + batch]), noise=False)
+            e = emb[i:i + batch] if emb is not None else self.embed(inputs["tokens"][i:i + batch])
+            c, _ = G.condition(e, noise=False)
             out.append(G(z[i:i + batch], c))
         G.train(was)
         return torch.cat(out)
