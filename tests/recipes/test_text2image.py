@@ -214,3 +214,6 @@ def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp
     assert res["protocol"]["n"] == 20 and m["attr_all_seen_real"] >= 0.9 and m["attr_colour_held_real"] == 1.0
     assert 0 <= m["attr_all_held"] <= m["attr_colour_held"] <= 1 and m["fd"] > m["fd_floor"] >= 0
     assert json.load(open(tmp_path / "e.json"))["metrics"]["attr_digit_seen"] == m["attr_digit_seen"]
+    assert m["diversity"] >= 0 and m["diversity_real"] > 0          # real images of one caption still differ
+    from ganforge.metrics.text2image import mean_pairwise
+    assert mean_pairwise(torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])) == pytest.approx(10 / 3)

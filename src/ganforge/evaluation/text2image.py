@@ -5,7 +5,9 @@ held-out test images (the first caption of each; default n 1,000 per part): imag
 combinations, 9000-9999 held-out ones. The attribute reader (metrics/text2image.py) scores them against their
 captions per field and for all fields at once, ``attr_<field>_seen`` / ``attr_<field>_held``, beside the same
 figures on the real test images themselves (``..._real``, the reader's floor). FD of the generated images to the
-real test images in ``random-conv`` features (or --extractor), with its real-vs-real floor.
+real test images in ``random-conv`` features (or --extractor), with its real-vs-real floor. ``diversity``: the mean
+pairwise feature distance of 16 images of one caption (8 captions), beside ``diversity_real``, the same among real
+test images sharing every caption attribute (up to 16 groups of up to 16).
 
 Other caption folders: FD of images drawn for the first captions of --n training images, in the same features.
 """
@@ -33,11 +35,9 @@ def draw(g, captions: list[str], seed: int) -> torch.Tensor:
     return r.generate({"z": z.to(r.device), "tokens": tokens.to(r.device)}).cpu()
 
 
-def attribute_figures(g, n: int, seed: int) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
-    """(figures, generated images, real test images) of a captioned-mnist run."""
-    from ..data.captioned_mnist import build
+def attribute_figures(g, n: int, seed: int, test: dict) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """(figures, generated images, real test images) of a captioned-mnist run; ``test``: its test part."""
     from ..metrics.text2image import attribute_report
-    test = build(g.config.data.path, part="test")
     held = test["held"]
     keep = torch.cat([(~held).nonzero().flatten()[:n], held.nonzero().flatten()[:n]])
     caps = [test["captions"][i][0] for i in keep.tolist()]
@@ -46,6 +46,25 @@ def attribute_figures(g, n: int, seed: int) -> tuple[dict[str, float], torch.Ten
     m = attribute_report(fake, attrs, part)
     m.update({f"{k}_real": v for k, v in attribute_report(real, attrs, part).items()})
     return m, fake, real
+
+
+def diversity(g, captions: list[str], ext, seed: int, per: int = 16) -> float:
+    """Mean pairwise feature distance between ``per`` images of one caption (different noise), over captions:
+    how much the noise still varies once the caption is fixed (0: one image per caption)."""
+    from ..metrics.text2image import mean_pairwise
+    return sum(mean_pairwise(extract(ext, draw(g, [cap] * per, seed + 1000 * (k + 1))))
+               for k, cap in enumerate(captions)) / len(captions)
+
+
+def real_diversity(x: torch.Tensor, attrs: torch.Tensor, ext, groups: int = 16, per: int = 16) -> float:
+    """The same figure for real images that share all caption attributes (digit, colour, size, position): what
+    one caption leaves open in the data itself."""
+    from ..metrics.text2image import mean_pairwise
+    keys: dict[tuple, list[int]] = {}
+    for i, a in enumerate(attrs.tolist()):
+        keys.setdefault(tuple(a), []).append(i)
+    out = [mean_pairwise(extract(ext, x[idx])) for idx in [v[:per] for v in keys.values() if len(v) >= 2][:groups]]
+    return sum(out) / len(out) if out else float("nan")
 
 
 def evaluate_run(g, *, n: int | None = None, seed: int = 0, extractor: str = "auto", metrics=None,
@@ -59,12 +78,19 @@ def evaluate_run(g, *, n: int | None = None, seed: int = 0, extractor: str = "au
         raise ConfigError(f"--n {n} is too small; use at least 4")
     ext = get_extractor("random-conv" if extractor == "auto" else extractor)
     if g.data_info.get("name") == "captioned-mnist":
-        m, fake, real = attribute_figures(g, n, seed)
+        from ..data.captioned_mnist import build
+        test = build(g.config.data.path, part="test")
+        m, fake, real = attribute_figures(g, n, seed, test)
         what = f"captions of held-out test images: {n} seen and {n} held-out combinations at most"
+        m["diversity"] = diversity(g, [c[0] for c in test["captions"][:8]], ext, seed)
+        m["diversity_real"] = real_diversity(test["x"], test["attrs"], ext)
     else:
         data = load_dataset(g.config, seed=g.config.train.seed)
         real, fake, _ = g.recipe.eval_samples(data, n, seed)
         m, what = {}, "first captions of training images"
+        caps = [str(c) for c in (g.data_info.get("grid_captions") or [])[:8]]
+        if caps:
+            m["diversity"] = diversity(g, caps, ext, seed)
     m.update(fd_with_floor(extract(ext, real), extract(ext, fake.cpu()), seed))
     proto = {"n": len(fake), "captions": what, "extractor": ext.name, "seed": seed, "checkpoint": g.checkpoint,
              "step": g.step, "recipe": g.recipe.name, "elapsed_s": round(time.perf_counter() - t0, 3)}

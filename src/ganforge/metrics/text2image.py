@@ -132,5 +132,11 @@ def attribute_report(images: Tensor, attrs: Tensor, held: Tensor, classifier=Non
     return out
 
 
-__all__ = ["read_attributes", "attribute_accuracy", "attribute_report", "boxes", "mnist_frames", "INK",
+def mean_pairwise(f: torch.Tensor) -> float:
+    """Mean Euclidean distance between the rows of ``f`` (N, D), N >= 2, each pair once."""
+    n = len(f)
+    return float(torch.cdist(f.float(), f.float()).sum() / (n * (n - 1)))
+
+
+__all__ = ["mean_pairwise", "read_attributes", "attribute_accuracy", "attribute_report", "boxes", "mnist_frames", "INK",
            "SIZE_SPLIT"]
