@@ -207,8 +207,11 @@ def test_attribute_reader_scores_real_images_high_and_wrong_ones_low(built):
 
 def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp_path):
     from ganforge import evaluation
-    sets = [s for s in TINY if not s.startswith("text2image.size")] + ["data.limit=64"]
+    sets = [s for s in TINY if not s.startswith("text2image.size")] + ["data.limit=64", "train.sample_every=2"]
     run = ganforge.train("captioned-mnist", out=str(tmp_path / "run"), steps=2, overrides=sets)
+    from ganforge.report import build_report
+    page = open(build_report(run.run_dir)).read()                   # the report lists the grid's captions
+    assert "<li>a small red seven in the top left</li>" in page and "<li>a large blue two at the top right</li>" in page
     res = evaluation.evaluate_run(run.run_dir, n=10, json_path=str(tmp_path / "e.json"))
     m = res["metrics"]
     assert res["protocol"]["n"] == 20 and m["attr_all_seen_real"] >= 0.9 and m["attr_colour_held_real"] == 1.0

@@ -185,9 +185,12 @@ def section_samples(f: RunFacts, most: int = 10) -> str:
         picks = [steps[i] for i in sorted({round(i * (len(steps) - 1) / (most - 1)) for i in range(most)})]
     shown = set(picks)
     figs = "".join(sample_cell(p, f"step {s}") for s, p in f.grids if s in shown)
+    captions = f.data.get("grid_captions") or []      # caption-conditioned runs: what each row was drawn for
+    listed = ("<p>Rows, top to bottom:</p><ol>" + "".join(f"<li>{esc(str(c))}</li>" for c in captions) + "</ol>"
+              if captions else "")
     return ("<h2>Samples (fixed latents)</h2>"
             f"<p class='muted'>{len(picks)} of {len(steps)} grids, same latents at every step.</p>"
-            f"<div class='timeline'>{figs}</div>")
+            f"<div class='timeline'>{figs}</div>{listed}")
 
 
 def section_explore(f: RunFacts, most: int = 12) -> str:
