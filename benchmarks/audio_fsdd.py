@@ -6,8 +6,8 @@
 Each (arm, seed) trains a preset for --steps steps (default: the preset's) on the 2,700 training recordings:
 - wavegan / wavegan-uncond: the `fsdd` preset (raw waveforms, phase shuffle in D), with labels / without;
 - specgan / specgan-uncond: the `fsdd-spec` preset (normalised log-magnitude spectrograms, DCGAN networks,
-  Griffin-Lim back to sound), with labels / without; specgan-log1p: the same on log(1 + |STFT|), the log
-  scale the preset used before audio.spec_eps (0.01 now).
+  Griffin-Lim back to sound, log(1 + |STFT|)), with labels / without; specgan-eps0.01: the same on
+  log(1 + |STFT| / 0.01) (audio.spec_eps), which keeps silence on the log scale.
 Then `ganforge eval RUN` on 1,350 generated clips against the 300 held-out recordings (index 0-4 of every
 speaker and digit, never trained on), in the feature space of the shipped `fsdd-mel` digit classifier:
 the Inception-score analogue of the generated clips beside that of the held-out clips, FD in the
@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "audio_fsdd.json")
 ARMS = {"wavegan": ("fsdd", []), "wavegan-uncond": ("fsdd", ["model.conditional=false"]),
         "specgan": ("fsdd-spec", []), "specgan-uncond": ("fsdd-spec", ["model.conditional=false"]),
-        "specgan-log1p": ("fsdd-spec", ["audio.spec_eps=1"])}
+        "specgan-eps0.01": ("fsdd-spec", ["audio.spec_eps=0.01"])}
 GOALS = "Inception-score analogue >= 0.7x held-out real, conditional class accuracy >= 80%, FD <= 3x floor"
 PUBLISHED = ("SC09 at 16 kHz (Donahue et al. 2019): real 9.18, WaveGAN 4.7, SpecGAN 6.0 Inception score, "
              "0.51x and 0.65x of real")
@@ -128,7 +128,7 @@ def _vocoder(floor: list[dict]) -> str:
             + gl[0]["provenance"]["commit"][:10] + "): the held-out real clips through the preset's normalised "
             "spectrogram and back by Griffin-Lim; the rows with noise add that much Gaussian noise to the "
             "normalised image first, a stand-in for a generator's small errors, for each log scale "
-            "log(1 + |STFT| / spec_eps) (the preset's is 0.01; 1 is log(1 + |STFT|)).\n\n" + "\n".join(lines) + "\n\n")
+            "log(1 + |STFT| / spec_eps) (the preset's is 1: log(1 + |STFT|)).\n\n" + "\n".join(lines) + "\n\n")
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ Both are the GAN recipe (phases, losses, EMA, packing, top-k ...) on sound:
   the training set's mean and standard deviation, clipped at audio.spec_clip (3) standard deviations and
   scaled to [-1, 1] as in the paper, and the image networks (DCGAN) learn them; generated spectrograms are
   turned back into sound by Griffin-Lim (audio.griffin_lim iterations of torch.stft / istft, phases started
-  at random from a fixed seed). A small spec_eps keeps silence on the log scale, so that G's small errors
-  there stay quiet instead of becoming a hiss over every pause.
+  at random from a fixed seed). A small spec_eps (0.01) keeps silence on the log scale, so G's small errors
+  there stay quiet instead of becoming hiss; measured on FSDD it put samples on the real data (precision) but
+  lowered the Inception-score analogue and class accuracy and varied more between seeds, so 1 stays the default.
   The recipe owns both directions.
 Both write WAV files (a folder of clips, or one file of clips in a row) and spectrogram grids; the
 training grid is both, the report shows the pictures with a player for the sound. Evaluation compares
@@ -40,7 +41,7 @@ class AudioConfig:
     hop: int = 128              # specgan: STFT hop (samples / hop frames are kept)
     griffin_lim: int = 32       # specgan: Griffin-Lim iterations from spectrogram back to sound
     spec_clip: float = 3.0      # specgan: per-bin standardised log-magnitudes are clipped at this many std
-    spec_eps: float = 0.01      # magnitude where the log scale starts: log(1 + |STFT| / spec_eps) (1 = log1p)
+    spec_eps: float = 1.0       # magnitude where the log scale starts: log(1 + |STFT| / spec_eps) (1 = log1p)
 
     def validate(self) -> None:
         if self.crop not in ("center", "start"):
