@@ -170,7 +170,7 @@ def test_a_small_spec_eps_keeps_a_generator_error_out_of_the_silence(folder):
     old = {k: v for k, v in load_dataset(cfg, seed=0).info().items() if k != "spec_eps"}   # a run from before
     assert build_recipe(cfg, old, torch.device("cpu")).settings().spec_eps == 1.0
     cfg.section("audio").spec_eps = 0.1
-    with pytest.raises(ConfigError, match="n_fft / hop / spec_eps = 128 / 64 / 0.01, not 128 / 64 / 0.1"):
+    with pytest.raises(ConfigError, match="n_fft / hop / spec_eps = 128 / 64 / 1.0, not 128 / 64 / 0.1"):
         build_recipe(cfg, load_dataset(audio_cfg(folder, n_fft=128, hop=64), seed=0).info(), torch.device("cpu"))
 
 
