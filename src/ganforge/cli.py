@@ -53,6 +53,8 @@ def _add_sample(sub, with_recipes: bool = False) -> None:
     p.add_argument("--temperature", type=float, help="text runs: sampling temperature (default: the run's)")
     p.add_argument("--frames", type=int, help="video runs: frames per clip (default: the trained length)")
     p.add_argument("--format", choices=["gif", "mp4"], help="video runs: the file of each clip when --out is a folder")
+    p.add_argument("--truncation", type=float, metavar="PSI", help="pull the latents toward their mean: 1 = off, "
+                   "0.7 trades diversity for precision (W space for model.arch=style, else z)")
     p.add_argument("--watermark", action="store_true", help="image runs: an invisible 32-bit mark (the checkpoint's "
                    "sha256) in every image (docs/provenance.md)")
     if with_recipes:  # options recipes declare for their own conditions (translation: --direction)
@@ -88,6 +90,8 @@ def _add_eval(sub) -> None:
                    "or memorisation of two files")
     p.add_argument("--heldout", help="memorisation: real data the generator never saw (default: what data.limit "
                    "left out of the run, or --real for two files)")
+    p.add_argument("--truncation", metavar="PSI[,PSI...]", help="runs with latents: comma-separated truncation "
+                   "levels, one row of metrics each (precision and recall traded against each other)")
     p.add_argument("--temperatures", help="text runs: comma-separated sampling temperatures, one row each "
                    "(and a quality-vs-diversity plot)")
     p.add_argument("--baseline", metavar="RUN", help="text runs: another run on the same data (the maximum-"
@@ -205,7 +209,7 @@ def _conditions(a, recipe) -> dict:
     if a.text:
         out["text"] = list(a.text)
     out["prefix"], out["temperature"] = a.prefix, a.temperature
-    out["frames"], out["format"] = a.frames, a.format
+    out["frames"], out["format"], out["truncation"] = a.frames, a.format, a.truncation
     out.update({k[len("cond_"):]: v for k, v in vars(a).items() if k.startswith("cond_")})
     return out
 
@@ -244,7 +248,8 @@ def cmd_info(a) -> int:
 def cmd_eval(a) -> int:
     from . import evaluation
     options = {"metrics": a.metrics, "n": a.n, "extractor": a.extractor, "seed": a.seed, "heldout": a.heldout,
-               "target": a.target, "train": a.train, "temperatures": a.temperatures, "baseline": a.baseline}
+               "target": a.target, "train": a.train, "temperatures": a.temperatures, "baseline": a.baseline,
+               "truncation": a.truncation}
     options = {k: v for k, v in options.items() if v is not None}
     if a.run:
         if a.fake:

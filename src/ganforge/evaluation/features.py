@@ -15,7 +15,7 @@ from ..config import DataConfig
 from ..core.errors import ConfigError
 from ..data import held_out as load_heldout
 from ..data import load_dataset
-from ..metrics.protocol import evaluate_arrays
+from ..metrics.protocol import auto_extractor, evaluate_arrays, featurize
 from .base import Evaluator, refuse, register_evaluator
 
 MAX_REAL = 20_000   # real examples read from a streaming data set (floors at n = 10,000)
@@ -32,14 +32,32 @@ def _wants_memorisation(metrics) -> bool:
     return any(n.strip().lower() in ("memorisation", "memorization") for n in names)
 
 
+def parse_levels(truncation: Any) -> list[float | None]:
+    """``--truncation 0.5,0.7,1.0`` (a string, a number or a list) as floats; None: one untruncated row."""
+    from ..recipes.base import check_psi
+    if truncation is None:
+        return [None]
+    items = truncation.split(",") if isinstance(truncation, str) else \
+        (list(truncation) if isinstance(truncation, (list, tuple)) else [truncation])
+    levels = [check_psi(str(v).strip()) for v in items if str(v).strip()]
+    if not levels:
+        raise ConfigError(f"--truncation needs at least one psi value, got {truncation!r}")
+    return levels
+
+
 def evaluate_run(g, *, metrics: str | None = None, n: int | None = None, extractor: str = "auto",
-                 seed: int = 0, heldout: str | None = None, **other: Any) -> dict[str, Any]:
+                 seed: int = 0, heldout: str | None = None, truncation: Any = None, **other: Any) -> dict[str, Any]:
     """Sample ``n`` from the run's G_ema (seed ``seed``) and compare with the run's training data.
 
     ``memorisation`` compares the samples' distances to the training data with those of held-out
-    real data: ``heldout`` (a data file or folder), else the examples ``data.limit`` left out."""
+    real data: ``heldout`` (a data file or folder), else the examples ``data.limit`` left out.
+    ``truncation`` (psi levels): the same latents measured at each level, one row each under
+    ``by_truncation``; the main metrics are those at psi 1 when it is among them, else the first level."""
     refuse("features", other, (), f"a {g.recipe.name} run (give a RUN, or --real and --fake, not both)")
     t0 = time.perf_counter()
+    levels = parse_levels(truncation)
+    if levels != [None] and not g.recipe.truncation_keys:
+        raise ConfigError(f"--truncation needs a generator of Gaussian latents; a {g.recipe.name} run has none")
     cfg = g.config
     data = load_dataset(cfg, seed=cfg.train.seed)
     if getattr(data, "streaming", False):   # the reference comes into memory as a seeded subset
@@ -54,11 +72,21 @@ def evaluate_run(g, *, metrics: str | None = None, n: int | None = None, extract
         if held is None:
             raise ConfigError("memorisation needs real examples the run never saw: give --heldout PATH, or train "
                               "with data.limit so the rest is held out")
-    real, fake, extra = g.recipe.eval_samples(data, n, seed)
-    res = evaluate_arrays(real, fake.cpu(), metrics=metrics, extractor=extractor, seed=seed, info=g.data_info,
-                          fake_labels=extra.get("fake_labels"), real_labels=extra.get("real_labels", data.y),
-                          train=data.x, heldout=held)
-    res["metrics"].update(g.recipe.eval_checks(real, fake.cpu(), seed))
+    rows, f_real = [], None
+    for psi in levels:
+        real, fake, extra = g.recipe.eval_samples(data, n, seed, **({} if psi is None else {"truncation": psi}))
+        if f_real is None:
+            name = auto_extractor(g.data_info) if extractor == "auto" else extractor
+            f_real = featurize(name, real, g.data_info)[0]
+        res = evaluate_arrays(real, fake.cpu(), metrics=metrics, extractor=extractor, seed=seed, info=g.data_info,
+                              fake_labels=extra.get("fake_labels"), real_labels=extra.get("real_labels", data.y),
+                              train=data.x, heldout=held, real_features=f_real)
+        res["metrics"].update(g.recipe.eval_checks(real, fake.cpu(), seed))
+        rows.append((psi, res))
+    res = next((r for psi, r in rows if psi == 1.0), rows[0][1])
+    if levels != [None]:
+        res["by_truncation"] = [{"psi": psi, **r["metrics"]} for psi, r in rows]
+        res["protocol"]["truncation"] = levels
     if held is not None:
         res["protocol"]["heldout"] = heldout or "the examples data.limit left out of training"
     res["protocol"].update({"reference": f"training data: {data.name} ({n_real} examples)",
@@ -108,6 +136,12 @@ def format_table(res: dict[str, Any]) -> str:
     rows.append(f"protocol: n_real={p.get('n_real')} n_fake={p.get('n_fake')} n_eval={p.get('n_eval')} "
                 f"extractor={p.get('extractor')} ({str(p.get('extractor_sha256', ''))[:12]}) seed={p.get('seed')} "
                 f"time={p.get('elapsed_s')}s")
+    if res.get("by_truncation"):
+        cols = [k for k in ("fd", "kid", "precision", "recall", "density", "coverage", "is")
+                if k in res["by_truncation"][0]]
+        rows.append("by truncation: " + f"{'psi':>6}" + "".join(f"{k:>11}" for k in cols))
+        for r in res["by_truncation"]:
+            rows.append(" " * 15 + f"{r['psi']:>6.3g}" + "".join(f"{r[k]:>11.4g}" for k in cols))
     if p.get("reference"):
         rows.append(f"reference: {p['reference']}")
     return "\n".join(rows)

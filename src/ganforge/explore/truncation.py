@@ -2,9 +2,10 @@
 
 Two methods, chosen with ``method``:
 
-- ``psi`` (default): z' = z_mean + psi * (z - z_mean), the truncation trick as StyleGAN writes it
-  (Karras et al. 2019) applied to z. The latent prior is N(0, I) and these models have no mapping
-  network, so the mean latent is the origin and psi simply scales z toward it; psi = 1 is untouched.
+- ``psi`` (default): w' = w_mean + psi * (w - w_mean), the truncation trick as StyleGAN writes it
+  (Karras et al. 2019), as the recipe applies it at sampling time (``Recipe.truncate``): in W space
+  for a generator with a mapping network (``model.arch=style``), else on z, whose prior N(0, I) has
+  its mean at the origin, so psi simply scales z toward it; psi = 1 is untouched.
 - ``resample``: every latent component with |z_i| > threshold is redrawn until it falls inside
   (BigGAN's truncation trick, Brock et al. 2019); the levels are thresholds, ``inf`` = untouched.
 
@@ -38,11 +39,6 @@ from .common import (
 DEFAULT_LEVELS = {"psi": [1.0, 0.7, 0.5, 0.3], "resample": [math.inf, 2.0, 1.0, 0.5]}
 
 
-def truncate_psi(z: torch.Tensor, psi: float, mean: torch.Tensor | None = None) -> torch.Tensor:
-    mean = torch.zeros_like(z[:1]) if mean is None else mean
-    return mean + psi * (z - mean)
-
-
 def truncate_resample(z: torch.Tensor, threshold: float, gen: torch.Generator) -> torch.Tensor:
     """Redraw components outside [-threshold, threshold] from N(0, 1) until none is left."""
     if threshold <= 0:
@@ -67,11 +63,13 @@ def truncation(run, levels: list[float] | None = None, method: str = "psi", n: i
     z = torch.randn(max(n, n_stats), g.recipe.z_dim, generator=torch.Generator().manual_seed(seed))
     rows, stats = [], []
     for level in levels:
-        zt = (truncate_psi(z, level) if method == "psi"
-              else truncate_resample(z, level, torch.Generator().manual_seed(seed + 1)))
-        x = g.recipe.generate(inputs_for(g, zt, label))
+        if method == "psi":   # the recipe's own truncation: W space for a generator with a mapping network
+            inputs = g.recipe.truncate(inputs_for(g, z, label), level)
+        else:
+            inputs = inputs_for(g, truncate_resample(z, level, torch.Generator().manual_seed(seed + 1)), label)
+        x = g.recipe.generate(inputs)
         rows.append(x)
-        stats.append(_level_stats(g, x, inputs_for(g, zt, label).get("y")))
+        stats.append(_level_stats(g, x, inputs.get("y")))
     folder = out_dir(run_dir, out)
     stem = os.path.join(folder, f"truncation-{method}")
     name = "psi " if method == "psi" else "|z|<="

@@ -99,14 +99,15 @@ class _Sound:
         nrow = self.num_classes if self.num_classes and self.num_classes <= 16 else None
         return [self.write("spectrogram-grid", stem + ".png", out, nrow=nrow), self.write("wav", stem + ".wav", out)]
 
-    def eval_samples(self, data, n: int, seed: int):
+    def eval_samples(self, data, n: int, seed: int, truncation: float | None = None):
         """Generated clips against the held-out files when audio.holdout_pattern names some."""
         real = data
         if self.settings().holdout_pattern:
             from ..data.audio import load_part
             real = load_part(self.cfg, self.cfg.train.seed, "test")
         drawn = self.sample_inputs(n, seed=seed)
-        return real.x, self.waves(self.generate(drawn)), {"fake_labels": drawn.get("y"), "real_labels": real.y}
+        fake = self.waves(self.generate(self.truncate(drawn, truncation)))
+        return real.x, fake, {"fake_labels": drawn.get("y"), "real_labels": real.y}
 
     def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
         from ..metrics.audio import signal_checks

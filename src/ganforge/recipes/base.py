@@ -86,6 +86,17 @@ class ExportSpec:
     describe: str = ""              # what the output is, for the export's model card
 
 
+def check_psi(psi: Any) -> float:
+    """A truncation psi as a float >= 0, or one clear line."""
+    try:
+        value = float(psi)
+    except (TypeError, ValueError):
+        raise ConfigError(f"truncation psi must be a number >= 0, got {psi!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"truncation psi must be a number >= 0, got {psi!r}")
+    return value
+
+
 class Recipe:
     """Base class. Subclasses fill ``nets`` in __init__ and implement the methods below."""
 
@@ -96,6 +107,7 @@ class Recipe:
     presets: dict[str, dict] = {}   # presets registered with the recipe
     evaluator = "features"          # registered evaluator for `ganforge eval` (evaluation/)
     explorable = False              # generators of a latent z the explore tools can walk
+    truncation_keys: tuple[str, ...] = ()  # sampling inputs drawn from N(0, I) that truncation pulls toward 0
     ema: dict[str, str] = {}        # {"G_ema": "G"}: averaged copies the loop keeps after each phase
     condition_help: dict[str, str] = {}  # conditioning inputs sample() may take: {"label": "class index"}
     formats: dict[str, str] = {}    # sample file extension -> registered writer; the first is the grid's
@@ -174,6 +186,10 @@ class Recipe:
         """The given conditions (None values dropped); one clear line for one this run cannot take."""
         given = {k: v for k, v in (conditions or {}).items() if v is not None}
         ok = self.accepts()
+        if self.truncation_keys:
+            ok["truncation"] = "psi >= 0: latents pulled toward the mean (1 = off)"
+        if "truncation" in given and self.truncation_keys:
+            given["truncation"] = check_psi(given["truncation"])
         for key in given:
             if key not in ok:
                 takes = ", ".join(f"--{k} ({v})" for k, v in ok.items()) or "no conditioning input"
@@ -225,15 +241,29 @@ class Recipe:
             raise ConfigError(f"sample needs n > 0 or a list of seeds, got n={n}")
         if seeds is not None and len(seeds) == 0:
             raise ConfigError("sample needs at least one seed")
-        inputs = self.sample_inputs(n or 0, seed=seed, seeds=seeds, conditions=given)
+        psi = given.pop("truncation", None)
+        inputs = self.truncate(self.sample_inputs(n or 0, seed=seed, seeds=seeds, conditions=given), psi, net)
         return self.generate(inputs, net=net), inputs
 
-    def eval_samples(self, data, n: int, seed: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+    def truncate(self, inputs: dict[str, Any], psi: float | None, net: str | None = None) -> dict[str, Any]:
+        """The truncation trick (Karras et al. 2019; Brock et al. 2019): the latents in ``truncation_keys``
+        pulled toward their mean, z' = psi * z for a N(0, I) prior; psi = 1 (or None) leaves them alone.
+        Returns a new dict; the given one is not changed."""
+        if psi is None or float(psi) == 1.0:
+            return inputs
+        if not self.truncation_keys:
+            raise ConfigError(f"truncation needs a generator of Gaussian latents; a {self.name} run has none")
+        psi = check_psi(psi)
+        return {k: (v * psi if k in self.truncation_keys else v) for k, v in inputs.items()}
+
+    def eval_samples(self, data, n: int, seed: int, truncation: float | None = None
+                     ) -> tuple[torch.Tensor, Any, dict[str, Any]]:
         """What evaluation compares, from in-memory real ``data``: (real samples, ``n`` generated
         samples, extras such as the generated samples' class labels). A translation recipe compares
-        its translations of real sources with their true targets instead."""
+        its translations of real sources with their true targets instead. ``truncation``: psi for
+        recipes with ``truncation_keys``."""
         drawn = self.sample_inputs(n, seed=seed)
-        return data.x, self.generate(drawn), {"fake_labels": drawn.get("y")}
+        return data.x, self.generate(self.truncate(drawn, truncation)), {"fake_labels": drawn.get("y")}
 
     def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
         """Figures a recipe computes on its own samples beside the real ones, added to every evaluation's

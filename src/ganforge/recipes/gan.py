@@ -18,7 +18,7 @@ from ..core.errors import ConfigError
 from ..losses import g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
-from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, check_psi, register_recipe
 from .dscore import score_real_fake
 from .gan_options import GANOptions
 
@@ -30,6 +30,7 @@ class GANRecipe(Recipe):
     name = "gan"
     data_kinds = ("image", "vector")
     explorable = True
+    truncation_keys = ("z",)
     ema = {"G_ema": "G"}
 
     def __init__(self, cfg, data_info: dict, device: torch.device):
@@ -199,6 +200,14 @@ class GANRecipe(Recipe):
             out["y"] = y.long().to(self.device)
         return out
 
+    def truncate(self, inputs: dict[str, torch.Tensor], psi: float | None, net: str | None = None) -> dict:
+        """z-space truncation, or W-space for a generator with a mapping network (``latent_space == "w"``:
+        w' = w_avg + psi * (w - w_avg), Karras et al. 2019), which G applies itself from ``psi``."""
+        G = self.nets[net or self.sampler_net()]
+        if psi is None or getattr(G, "latent_space", "z") != "w":
+            return super().truncate(inputs, psi, net)
+        return {**inputs, "psi": check_psi(psi)}
+
     def grid_examples(self, n: int) -> int:
         return _SCATTER_REFERENCE if self.formats.get(".png") == "scatter" else 0
 
@@ -215,7 +224,8 @@ class GANRecipe(Recipe):
         was_training = G.training
         G.eval()
         z, y = inputs["z"], inputs.get("y")
-        out = torch.cat([G(z[i:i + batch], None if y is None else y[i:i + batch])
+        extra = {"psi": float(inputs["psi"])} if "psi" in inputs else {}
+        out = torch.cat([G(z[i:i + batch], None if y is None else y[i:i + batch], **extra)
                          for i in range(0, z.shape[0], batch)])
         G.train(was_training)
         return out

@@ -97,6 +97,10 @@ class MusicRecipe(GANRecipe):
     presets = PRESETS
     explorable = False
     condition_help: dict[str, str] = {}
+
+    @property
+    def truncation_keys(self) -> tuple[str, ...]:   # the MLE model draws from uniforms, not latents
+        return ("z",) if self.adversarial else ()
     formats = {".png": "pianoroll-grid", ".mid": "midi", ".midi": "midi", ".wav": "music-wav", "": "midi-folder",
                ".npz": "npz"}
 
@@ -220,13 +224,13 @@ class MusicRecipe(GANRecipe):
         out = self.to_output(outputs, inputs)
         return [self.write("pianoroll-grid", stem + ".png", out), self.write("music-wav", stem + ".wav", out, most=4)]
 
-    def eval_samples(self, data, n: int, seed: int):
+    def eval_samples(self, data, n: int, seed: int, truncation: float | None = None):
         """Generated phrases against the held-out scores' phrases (the training phrases when none are held out)."""
         from ..data.music import load_part
         held = int(self.data_info.get("held_out_scores", 0)) > 0
         real = load_part(self.cfg, self.cfg.train.seed, "test") if held else data
         self._train_x = data.x
-        return real.x, self.generate(self.sample_inputs(n, seed=seed)), {"real_labels": None}
+        return real.x, self.generate(self.truncate(self.sample_inputs(n, seed=seed), truncation)), {"real_labels": None}
 
     def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
         from ..metrics.music import memorisation, music_checks

@@ -72,6 +72,7 @@ class Text2ImageRecipe(Recipe):
     presets = TEXT2IMAGE_PRESETS
     evaluator = "text2image"
     ema = {"G_ema": "G"}
+    truncation_keys = ("z",)
     formats = {".png": "captioned-grid", ".npz": "npz"}
     condition_help = {"text": "captions (repeatable)", "texts": "a file of captions, one a line"}
     sample_options = {"texts": (str, "text-to-image runs: a file of captions, one a line (--n images of each)", None)}
@@ -232,13 +233,14 @@ class Text2ImageRecipe(Recipe):
         G.train(was)
         return torch.cat(out)
 
-    def eval_samples(self, data, n: int, seed: int):
+    def eval_samples(self, data, n: int, seed: int, truncation: float | None = None):
         """Real images against images of their own first captions."""
         n = min(n, len(data))
         idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
         z = torch.randn(n, self.cfg.model.z_dim, generator=torch.Generator().manual_seed(seed + 1))
         tokens = data.extra["tokens"][idx, 0]
-        return data.x, self.generate({"z": z.to(self.device), "tokens": tokens.to(self.device)}), {}
+        drawn = self.truncate({"z": z.to(self.device), "tokens": tokens.to(self.device)}, truncation)
+        return data.x, self.generate(drawn), {}
 
     def to_output(self, outputs: torch.Tensor, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
         x = ((outputs.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()

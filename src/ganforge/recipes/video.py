@@ -75,6 +75,7 @@ class VideoRecipe(Recipe):
     data_kinds = ("video",)
     presets = PRESETS
     ema = {"G_ema": "G"}
+    truncation_keys = ("z", "eps")   # the clip's latent and the per-frame motion noise
     formats = {".gif": "gif-grid", ".png": "frame-strip", ".mp4": "mp4-grid", "": "clip-folder", ".npz": "npz"}
 
     def __init__(self, cfg, data_info: dict, device: torch.device):
@@ -292,14 +293,15 @@ class VideoRecipe(Recipe):
                           f"clips (N, C, {self.frames}, H, W) in [-1, 1]")
 
     # -- evaluation -----------------------------------------------------------------------------
-    def eval_samples(self, data, n: int, seed: int):
+    def eval_samples(self, data, n: int, seed: int, truncation: float | None = None):
         """Generated clips against the held-out Moving MNIST clips (the training clips for other data)."""
         real = data
         if data.name == "moving-mnist" or self.data_info.get("name") == "moving-mnist":
             from ..data.moving_mnist import load_moving_mnist
             real = load_moving_mnist(self.cfg, self.cfg.train.seed, part="test")
         drawn = self.sample_inputs(n, seed=seed)
-        return real.x, self.generate(drawn), {"fake_labels": drawn.get("y"), "real_labels": real.y}
+        fake = self.generate(self.truncate(drawn, truncation))
+        return real.x, fake, {"fake_labels": drawn.get("y"), "real_labels": real.y}
 
     def eval_checks(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
         from ..metrics.video import video_checks
