@@ -70,6 +70,7 @@ def test_eval_one_row_per_level(run, tmp_path):
     assert rows[0]["fd"] != rows[1]["fd"] and rows[0]["recall"] <= rows[1]["recall"]
     assert json.load(open(tmp_path / "e.json"))["protocol"]["truncation"] == [0.3, 1.0]
     assert "by truncation" in res["text"]
+    assert res["files"] == [str(tmp_path / "e.png")] and (tmp_path / "e.png").stat().st_size > 1000
     with pytest.raises(ConfigError, match="psi"):
         evaluate_run(run, n=300, truncation="0.5,x")
 

@@ -17,6 +17,7 @@ from ..data import held_out as load_heldout
 from ..data import load_dataset
 from ..metrics.protocol import auto_extractor, evaluate_arrays, featurize
 from .base import Evaluator, refuse, register_evaluator
+from .curves import curve_png
 
 MAX_REAL = 20_000   # real examples read from a streaming data set (floors at n = 10,000)
 
@@ -147,4 +148,15 @@ def format_table(res: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-register_evaluator("features", Evaluator(run=evaluate_run, files=evaluate_files, format=format_table))
+def plot(res: dict[str, Any], json_path: str) -> list[str]:
+    """Precision against recall, one point per truncation level, beside the JSON (two or more levels)."""
+    rows = res.get("by_truncation") or []
+    if len(rows) < 2 or "precision" not in rows[0] or "recall" not in rows[0]:
+        return []
+    m = res["metrics"]
+    floor = (m["recall_floor"], m["precision_floor"]) if "recall_floor" in m and "precision_floor" in m else None
+    return [curve_png([("this run", rows)], "recall", "precision", ("psi", "psi"),
+                      ("recall (diversity)", "precision (fidelity)"), json_path, floor)]
+
+
+register_evaluator("features", Evaluator(run=evaluate_run, files=evaluate_files, format=format_table, extra=plot))

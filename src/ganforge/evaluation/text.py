@@ -27,6 +27,7 @@ from ..core.errors import ConfigError
 from ..data.text import Vocab, load_part
 from ..metrics.text import bleu, distinct, self_bleu
 from .base import Evaluator, refuse, register_evaluator
+from .curves import curve_png
 
 ORDERS = (2, 3, 4, 5)
 TEXT_METRICS = ("nll", "bleu", "self_bleu", "distinct", "lm")
@@ -188,33 +189,10 @@ def plot(res: dict[str, Any], json_path: str) -> list[str]:
         x, y, xl, yl = "self_bleu4", "bleu4", "Self-BLEU-4 (lower is more diverse)", "BLEU-4 (quality)"
     else:
         return []
-    import io
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..core.writers import write_bytes
-    fig, ax = plt.subplots(figsize=(4.5, 3.5), dpi=100)
     curves = [("this run", rows)]
     if res["protocol"].get("baseline_rows"):
         curves.append(("baseline", res["protocol"]["baseline_rows"]))
-    for label, rs in curves:
-        ax.plot([r[x] for r in rs], [r[y] for r in rs], "o-", label=label)
-        for r in rs:
-            ax.annotate(f"T={r['temperature']:g}", (r[x], r[y]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
-    if len(curves) > 1:
-        ax.legend(fontsize=7)
-    ax.set_xlabel(xl, fontsize=8)
-    ax.set_ylabel(yl, fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    path = json_path[:-len(".json")] + ".png" if json_path.endswith(".json") else json_path + ".png"
-    write_bytes(path, buf.getvalue())
-    return [path]
+    return [curve_png(curves, x, y, ("temperature", "T"), (xl, yl), json_path)]
 
 
 register_evaluator("text", Evaluator(run=evaluate_run, files=evaluate_files, format=format_result,
