@@ -88,8 +88,8 @@ def _add_eval(sub) -> None:
     p.add_argument("--target", help="tabular runs: column to predict for tstr (default: the run's tabular.target)")
     p.add_argument("--train", help="the generator's training data: tabular tstr/dcr (default: the run's data file), "
                    "or memorisation of two files")
-    p.add_argument("--heldout", help="memorisation: real data the generator never saw (default: what data.limit "
-                   "left out of the run, or --real for two files)")
+    p.add_argument("--heldout", help="memorisation: real data the generator never saw, a path or a data source "
+                   "such as photos-heldout (default: what data.limit left out of the run, or --real for two files)")
     p.add_argument("--truncation", metavar="PSI[,PSI...]", help="runs with latents: comma-separated truncation "
                    "levels, one row of metrics each (precision and recall traded against each other)")
     p.add_argument("--temperatures", help="text runs: comma-separated sampling temperatures, one row each "

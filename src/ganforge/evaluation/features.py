@@ -6,6 +6,7 @@ data, the real-vs-real floor of each distance, and the time taken.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ import torch
 
 from ..config import DataConfig
 from ..core.errors import ConfigError
+from ..core.registry import SOURCES
 from ..data import held_out as load_heldout
 from ..data import load_dataset
 from ..metrics.protocol import auto_extractor, evaluate_arrays, featurize
@@ -23,6 +25,9 @@ MAX_REAL = 20_000   # real examples read from a streaming data set (floors at n 
 
 
 def _load_data(path: str):
+    """A data file or folder, or (when no such path exists) a registered data source by name: `photos-heldout`."""
+    if not os.path.exists(os.path.expanduser(path)) and path in SOURCES:
+        return load_dataset(DataConfig(source=path))
     return load_dataset(DataConfig(source="auto", path=path))
 
 

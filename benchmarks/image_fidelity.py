@@ -1,0 +1,154 @@
+"""Image fidelity: FD, precision, recall, density and coverage against their floors, per truncation level.
+
+    OMP_NUM_THREADS=2 python benchmarks/image_fidelity.py [--arms mnist-dcgan,...] [--seeds 100 101 102]
+                                                          [--steps N] [--threads 2] [--results FILE]
+
+Each (arm, seed) trains a preset for the arm's steps (or --steps) with `ganforge.train`, timed, then `ganforge eval
+RUN --truncation 1,0.9,0.8,0.7,0.6,0.5` (evaluation/features.py) measures G_ema at each truncation psi on the same
+latents: FD, precision and recall (Kynkaanniemi et al. 2019, k = 5), density and coverage (Naeem et al. 2020, k = 5)
+against the run's training data, each beside its real-vs-real floor (two disjoint real halves of n). n = half the
+real set, at most 10,000 samples. Feature spaces: `lenet-mnist` for MNIST (the shipped classifier; 28x28), the
+seeded `random-conv` features for `faces` and `photos`. Where the preset holds real images out (`faces`: the 20 of
+100 faces data.limit leaves out; `photos`: the spatially disjoint `photos-heldout` band), memorisation compares the
+samples' nearest-training-image distances with the held-out images' (mem_ratio about 1 without copying;
+mem_frac_below_p5 about 0.05).
+- mnist-dcgan: preset `mnist` (DCGAN, spectral-norm D) for 15,000 steps; mnist-style: the same with
+  model.arch=style (mapping network, modulated convolutions, residual D; nets/style.py).
+- faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces,
+  DiffAugment + ADA) and `photos` (64x64 colour crops) with their own steps.
+- textbook: the DCGAN of Radford et al. 2016 as tutorials train it (benchmarks/textbook_dcgan.py: 64x64 inputs,
+  batch 128, Adam 2e-4 / beta1 0.5, BCE, batch norm in G and D), 10 epochs over the same 10,000 MNIST images; its
+  samples are resized to 28x28 and measured the same way (no truncation: psi 1 only).
+Goals (MNIST, at most 15 minutes on 2 cores): FD at most 3x its floor, precision and density at least 0.80,
+coverage at least 0.85, recall at least 0.80; and at every psi where recall stays above the textbook's 0.41, at
+least its precision. Seeds default to 100-102 (never used to choose the presets). Results:
+benchmarks/results/image_fidelity.json; docs/benchmarks.md section `image-fidelity`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _doc import arm_args, footer, load_rows, provenance, section_target, store_rows, write_section  # noqa: E402
+from _doc import mean_sd as _ms  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "image_fidelity.json")
+ARMS = {  # arm: (preset, steps, overrides, held-out data for memorisation)
+    "mnist-dcgan": ("mnist", 15000, [], None),
+    "mnist-style": ("mnist", 15000, ["model.arch=style"], None),
+    "faces-dcgan": ("faces", None, [], ""),
+    "faces-style": ("faces", None, ["model.arch=style"], ""),
+    "photos-dcgan": ("photos", None, [], "photos-heldout"),
+    "photos-style": ("photos", None, ["model.arch=style"], "photos-heldout"),
+    "textbook": ("mnist", None, [], None),
+}
+LEVELS = "1,0.9,0.8,0.7,0.6,0.5"
+KEYS = ("fd", "precision", "recall", "density", "coverage")
+GOALS = {"fd": "<= 3x floor", "precision": ">= 0.80", "recall": ">= 0.80", "density": ">= 0.80", "coverage": ">= 0.85"}
+
+
+def _measure(run_dir: str, held: str | None, tmp: str, levels: str) -> dict:
+    """`ganforge eval RUN --truncation LEVELS` (and memorisation against ``held``: "" = what data.limit left out)."""
+    from ganforge import evaluation
+    metrics = "fd,pr,dc" + (",memorisation" if held is not None else "")
+    opts = {"heldout": held} if held else {}
+    ev = evaluation.evaluate_run(run_dir, metrics=metrics, truncation=levels, json_path=os.path.join(tmp, "e.json"),
+                                 **opts)
+    return {"metrics": ev["metrics"], "by_truncation": ev.get("by_truncation", []),
+            "protocol": {k: v for k, v in ev["protocol"].items() if k != "checkpoint"}}
+
+
+def one(arm: str, seed: int, steps: int | None, threads: int, extra: list[str]) -> dict:
+    import torch
+    torch.set_num_threads(threads)
+    preset, arm_steps, sets, held = ARMS[arm]
+    steps = steps or arm_steps
+    with tempfile.TemporaryDirectory() as tmp:
+        if arm == "textbook":
+            from textbook_dcgan import train_textbook
+
+            from ganforge import evaluation
+            t0 = time.perf_counter()
+            samples, steps_done, sets = train_textbook(os.path.join(tmp, "run"), seed, threads, steps)
+            wall = time.perf_counter() - t0
+            ev = evaluation.evaluate_files("mnist", samples, metrics="fd,pr,dc")
+            return {"arm": arm, "seed": seed, "steps": steps_done, "settings": sets, "train_wall_s": round(wall, 1),
+                    "threads": threads, "metrics": ev["metrics"], "by_truncation": [],
+                    "protocol": {k: v for k, v in ev["protocol"].items() if k != "generated"}}
+        else:
+            import ganforge
+            sets = [f"train.threads={threads}", "train.progress=false", "train.sample_every=0"] + sets + extra
+            t0 = time.perf_counter()
+            res = ganforge.train(preset, seed=seed, steps=steps, out=os.path.join(tmp, "run"), overrides=sets)
+            wall, run_dir, steps_done = time.perf_counter() - t0, res.run_dir, res.step
+        out = _measure(run_dir, held, tmp, LEVELS)
+    return {"arm": arm, "seed": seed, "steps": steps_done, "settings": [f"preset={preset}"] + sets,
+            "train_wall_s": round(wall, 1), "threads": threads, **out}
+
+
+def _cell(rows: list[dict], key: str, psi: float = 1.0) -> str:
+    vals = [next((t[key] for t in r["by_truncation"] if t["psi"] == psi), None) if r["by_truncation"]
+            else r["metrics"].get(key) for r in rows]
+    return _ms(vals)
+
+
+def _main_table(rows: list[dict]) -> list[str]:
+    head = ["arm", "seeds", "steps", "train min"] + [f"{k} (floor)" for k in KEYS] + ["mem_ratio", "below p5"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in ARMS:
+        mine = [r for r in rows if r["arm"] == arm]
+        if not mine:
+            continue
+        cells = [arm, str(len(mine)), str(mine[0]["steps"]), _ms([r["train_wall_s"] / 60 for r in mine], ".1f")]
+        cells += [f"{_cell(mine, k)} ({_ms([r['metrics'].get(k + '_floor') for r in mine])})" for k in KEYS]
+        cells += [_ms([r["metrics"].get(k) for r in mine]) for k in ("mem_ratio", "mem_frac_below_p5")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _truncation_table(rows: list[dict]) -> list[str]:
+    head = ["arm", "psi"] + list(KEYS)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in ARMS:
+        mine = [r for r in rows if r["arm"] == arm and len(r["by_truncation"]) > 1]
+        if mine:
+            for t in mine[0]["by_truncation"]:
+                lines.append("| " + " | ".join([arm, f"{t['psi']:g}"] + [_cell(mine, k, t["psi"]) for k in KEYS])
+                             + " |")
+    return lines
+
+
+def render(path: str = RESULTS) -> None:
+    rows = load_rows(path)
+    if not rows:
+        return
+    goals = ", ".join(f"{k} {v}" for k, v in GOALS.items())
+    body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\nMean ± sample std over seeds (psi 1 in "
+            f"the first table). MNIST goals: {goals}.\n\n" + "\n".join(_main_table(rows))
+            + "\n\nBy truncation psi (same latents at every level):\n\n" + "\n".join(_truncation_table(rows))
+            + "\n\n" + footer(rows))
+    write_section("image-fidelity", "Image fidelity: precision, recall, density and coverage by truncation", body,
+                  **section_target(path, RESULTS))
+
+
+def main() -> None:
+    a = arm_args(__doc__, ARMS, RESULTS, jobs=False)
+    if not a.render:
+        prov = provenance(vars(a))
+        for s in a.seeds:
+            for arm in a.arms.split(","):
+                row = one(arm, s, a.steps, a.threads or 2, a.extra)
+                row["provenance"] = prov
+                store_rows(a.results, [row], ("arm", "seed"))
+                m = row["metrics"]
+                print(arm, s, "  ".join(f"{k} {m[k]:.3g}/{m[k + '_floor']:.3g}" for k in KEYS),
+                      f"{row['train_wall_s']:.0f}s", flush=True)
+    render(a.results)
+
+
+if __name__ == "__main__":
+    main()
