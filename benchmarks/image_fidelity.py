@@ -17,7 +17,7 @@ mem_frac_below_p5 about 0.05).
 - faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces,
   DiffAugment + ADA) and `photos` (64x64 colour crops) with their own steps.
 - textbook: the DCGAN of Radford et al. 2016 as tutorials train it (benchmarks/textbook_dcgan.py: 64x64 inputs,
-  batch 128, Adam 2e-4 / beta1 0.5, BCE, batch norm in G and D), 10 epochs over the same 10,000 MNIST images; its
+  batch 64, Adam 2e-4 / beta1 0.5, BCE, batch norm in G and D), 10 epochs over the same 10,000 MNIST images; its
   samples are resized to 28x28 and measured the same way (no truncation: psi 1 only).
 Goals (MNIST, at most 15 minutes on 2 cores): FD at most 3x its floor, precision and density at least 0.80,
 coverage at least 0.85, recall at least 0.80; and at every psi where recall stays above the textbook's 0.41, at

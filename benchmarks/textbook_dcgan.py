@@ -3,7 +3,7 @@
 Networks: G maps z (100) through transposed 4x4 convolutions 512-256-128-64 channels (batch norm, ReLU) to a 64x64
 tanh image; D mirrors it with strided 4x4 convolutions 64-128-256-512 (batch norm after the first, LeakyReLU 0.2)
 to one sigmoid unit. Weights N(0, 0.02), batch-norm scales N(1, 0.02). Adam 2e-4, betas (0.5, 0.999), binary cross
-entropy, batch 128, one D step (real batch, then a fresh fake batch) and one G step per batch, the non-saturating
+entropy, batch 64, one D step (real batch, then a fresh fake batch) and one G step per batch, the non-saturating
 G loss. Data: the 10,000 MNIST images ganforge's `mnist` source reads, resized to 64x64 (bilinear, antialiased),
 shuffled each epoch, the last partial batch kept. 10 epochs unless steps are given. No EMA, no regularisation.
 Samples are drawn in batches of 500 with G in training mode (batch statistics, as the loop draws its pictures) and
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Z, SIDE, BATCH, EPOCHS = 100, 64, 128, 10
+Z, SIDE, BATCH, EPOCHS = 100, 64, 64, 10   # pytorch/examples dcgan defaults: nz 100, imageSize 64, batchSize 64
 
 
 def _generator() -> nn.Sequential:
