@@ -5,7 +5,7 @@
 
 Each (arm, seed) trains a preset for the arm's steps (or --steps) with `ganforge.train`, timed, then `ganforge eval
 RUN --truncation 1,0.9,0.8,0.7,0.6,0.5` (evaluation/features.py) measures G_ema at each truncation psi on the same
-latents: FD, precision and recall (Kynkaanniemi et al. 2019, k = 5), density and coverage (Naeem et al. 2020, k = 5)
+latents: FD, precision and recall (Kynkaanniemi et al. 2019, k = 3), density and coverage (Naeem et al. 2020, k = 5)
 against the run's training data, each beside its real-vs-real floor (two disjoint real halves of n). n = half the
 real set, at most 10,000 samples. Feature spaces: `lenet-mnist` for MNIST (the shipped classifier; 28x28), the
 seeded `random-conv` features for `faces` and `photos`. Where the preset holds real images out (`faces`: the 20 of
