@@ -51,3 +51,14 @@ def test_missing_scikit_image_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_skimage)
     with pytest.raises(DataError, match=r"pip install 'ganforge\[images\]'"):
         load_dataset(DataConfig(source="faces"))
+
+
+def test_eval_memorisation_against_the_held_out_band(tmp_path, tiny):
+    import ganforge
+    from ganforge.evaluation import evaluate_run
+    res = ganforge.train("photos", steps=2, out=str(tmp_path / "r"), progress=False,
+                         overrides=tiny + ["augment.ada=false", "augment.policy="])
+    ev = evaluate_run(res.run_dir, n=100, metrics="fd,memorisation", heldout="photos-heldout",
+                      json_path=str(tmp_path / "e.json"))
+    assert ev["protocol"]["n_heldout"] == 408 and ev["protocol"]["heldout"] == "photos-heldout"
+    assert ev["metrics"]["mem_ratio"] > 1.0    # two steps of training: noise, far from every training crop
