@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any
 
 from . import config as C
@@ -101,17 +102,35 @@ class Generator:
         return self.recipe.to_output(outputs, inputs) if numpy else outputs
 
     def save(self, out: str, n: int | None = None, seed: int = 0, seeds: list[int] | None = None, labels=None,
-             watermark: bool = False, **conditions: Any) -> str:
+             watermark: bool = False, sign=None, **conditions: Any) -> str:
         """Samples written in the format ``out``'s extension names (``recipe.formats``: a grid PNG, an
         NPZ of arrays, rows as CSV ...); the file appears whole or not at all. ``watermark``: every image
-        carries the checkpoint's 32-bit invisible mark (core/watermark.py)."""
+        carries the checkpoint's 32-bit invisible mark (core/watermark.py). ``sign``: a
+        ``core.credentials.Signer`` (or a (certificate, key) pair of PEM paths) that embeds signed C2PA
+        Content Credentials in every PNG/JPEG/GIF/WAV/MP4 written; if signing fails nothing is left."""
         self.recipe.check_format(out)
+        if sign is not None:
+            from .core.credentials import MIMES, Signer
+            ext = os.path.splitext(out)[1].lower()
+            if ext and ext not in MIMES:
+                raise ConfigError(f"C2PA signing covers {', '.join(MIMES)} files, not {ext}; the record in "
+                                  "the file (or its sidecar) still says a GAN made it")
+            sign = sign if hasattr(sign, "sign_file") else Signer(*sign)
         if labels is not None:
             conditions["label"] = labels
         outputs, inputs = self.recipe.sample(n or 0, seed=seed, seeds=seeds, conditions=conditions)
         with self.recipe.stamped(**({"seeds": list(seeds)} if seeds else {"seed": seed, "n": n}),
                                  **({"watermark": True} if watermark else {})):
-            return self.recipe.save_samples(outputs, out, inputs)
+            path = self.recipe.save_samples(outputs, out, inputs)
+        if sign is not None:
+            from .core.credentials import sign_tree
+            try:
+                if not sign_tree(path, sign):
+                    raise ConfigError(f"{path}: C2PA covers PNG, JPEG, GIF, WAV and MP4 files, none was written")
+            except BaseException:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+                raise
+        return path
 
 
 def load(path, device: str = "cpu") -> Generator:
