@@ -139,9 +139,9 @@ def summary(rec: dict[str, Any] | None) -> str:
     if not rec or not rec.get("private"):
         return NOT_PRIVATE
     spent = rec.get("epsilon_spent")
-    spent_s = f"{spent:.3g}" if isinstance(spent, (int, float)) else "?"
-    return (f"({spent_s}, {rec['delta']:g})-differentially private w.r.t. the training rows "
-            f"(budget epsilon {rec['epsilon']:g}; {rec.get('accountant_name', rec['accountant'])}; "
+    spent_s = f"{spent:.4g}" if isinstance(spent, (int, float)) else "?"
+    return (f"differentially private w.r.t. the training examples: epsilon {spent_s} spent of {rec['epsilon']:g}, "
+            f"delta {rec['delta']:g} ({rec.get('accountant_name', rec['accountant'])}; "
             f"noise multiplier {rec['noise_multiplier']:.4g}, clip {rec['clip']:g}, sample rate "
             f"{rec['sample_rate']:.4g}, {rec.get('steps_spent', 0)} private steps)")
 
