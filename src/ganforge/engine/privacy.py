@@ -48,8 +48,8 @@ def _refusals(cfg, recipe, phases) -> None:
         raise ConfigError(f"privacy: model.pack={m.pack} makes D judge several real examples at once, so no "
                           "example's gradient stands alone; set model.pack=1")
     if m.mbstd > 0:
-        raise ConfigError("privacy: model.mbstd (a feature computed across the batch) mixes examples; "
-                          "set model.mbstd=0")
+        raise ConfigError("privacy: model.mbstd (a minibatch standard-deviation feature, computed across the "
+                          "batch) mixes examples; set model.mbstd=0")
     from ..losses import is_relativistic
     if is_relativistic(cfg.loss.kind):
         raise ConfigError(f"privacy: loss.kind={cfg.loss.kind} makes G's step read real data; use ns, hinge, "
@@ -140,6 +140,9 @@ class PrivateTraining(TrainingHook):
         from opacus.optimizers import DPOptimizer
         for phase in self.phases:
             for net in phase.trains:
+                for mod in self.recipe.nets[net].modules():   # Opacus' backward hooks forbid in-place activations
+                    if getattr(mod, "inplace", False) is True:
+                        mod.inplace = False
                 # hooks on D's own layers: the recipe keeps calling D itself, checkpoints keep its names
                 self._modules.append(GradSampleModule(self.recipe.nets[net], batch_first=True,
                                                       loss_reduction="mean"))

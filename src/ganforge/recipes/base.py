@@ -379,6 +379,9 @@ def private_defaults(cfg: Config, data_info: dict) -> list[Derived]:
     if cfg.model.d_norm != "none":
         done.append(derive(cfg, "model.d_norm", "none", "privacy: Opacus has no per-example gradients for "
                                                         "batch or spectral norm"))
+    if cfg.model.pack > 1:   # said before a batch-size check can complain about the pack
+        raise ConfigError(f"privacy: model.pack={cfg.model.pack} makes D judge several real examples at once, so "
+                          "no example's gradient stands alone; set model.pack=1")
     n = int(data_info.get("n") or 0)
     if n and cfg.train.batch > n // 10:   # sampling a small share of the rows a step is what amplifies privacy
         done.append(derive(cfg, "train.batch", max(1, n // 10), f"privacy: a sample rate of at most 0.1 of the "
