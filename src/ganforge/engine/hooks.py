@@ -7,6 +7,7 @@ to the run's data facts (data.json). Differential privacy (engine/privacy.py) is
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -43,10 +44,18 @@ class TrainingHook:
         return None                      # kept in data.json and checkpoints' data facts under ``name``
 
 
+HOOKS: list[Callable[[Any], TrainingHook | None]] = []   # factories, in the order their hooks act
+
+
+def register_hook(factory: Callable[[Any], TrainingHook | None]) -> Callable:
+    """Register ``factory(trainer) -> hook or None``; every Trainer builds its hooks from these."""
+    HOOKS.append(factory)
+    return factory
+
+
 def build_hooks(trainer) -> list[TrainingHook]:
-    from . import privacy
-    found = [make(trainer) for make in (privacy.build,)]
+    found = [make(trainer) for make in HOOKS]
     return [h for h in found if h is not None]
 
 
-__all__ = ["TrainingHook", "build_hooks"]
+__all__ = ["TrainingHook", "HOOKS", "register_hook", "build_hooks"]

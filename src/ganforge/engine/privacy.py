@@ -28,7 +28,7 @@ from ..core import dist
 from ..core import privacy as P
 from ..core.errors import ConfigError
 from ..core.log import warn
-from .hooks import TrainingHook
+from .hooks import TrainingHook, register_hook
 
 
 def _refusals(cfg, recipe, phases) -> None:
@@ -232,6 +232,7 @@ class NotPrivate(TrainingHook):
         return P.not_private()
 
 
+@register_hook
 def build(trainer) -> TrainingHook:
     return PrivateTraining(trainer) if trainer.cfg.privacy.epsilon > 0 else NotPrivate()
 
