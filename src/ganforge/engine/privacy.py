@@ -131,7 +131,7 @@ class PrivateTraining(TrainingHook):
         return self.p.epsilon * (1.0 - self.count_share())
 
     def count_share(self) -> float:
-        return float(self.p.count_share) if self.recipe.name == "tabular" else 0.0
+        return self.recipe.privacy_count_share()
 
     def wrap_optimizer(self, name: str, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
         if not any(p.opt == name for p in self.phases):

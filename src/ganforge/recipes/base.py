@@ -141,6 +141,11 @@ class Recipe:
         depend on the real batch (not even on its size)."""
         return self.cfg.privacy.epsilon > 0
 
+    def privacy_count_share(self) -> float:
+        """The share of privacy.epsilon the data source spent before training (a table's noisy counts); DP-SGD
+        gets the rest."""
+        return 0.0
+
     def privacy_covers(self) -> list[str]:
         """What a private run's guarantee covers, in words for the run's record."""
         return ["the weights of every network (D by DP-SGD; G, G_ema by post-processing, as G reads no real data)",

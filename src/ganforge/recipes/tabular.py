@@ -322,6 +322,9 @@ class TabularRecipe(Recipe):
         seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.gen, device=self.device))
         return torch.Generator().manual_seed(seed)
 
+    def privacy_count_share(self) -> float:
+        return float(self.cfg.privacy.count_share) if self.disc else 0.0   # data/tabular.py: private_counts
+
     def privacy_gaps(self) -> list[str]:
         return ["the table encoding (column types, category lists, the per-column mixtures and the value ranges "
                 "used for clipping) is fitted on the real rows without noise and is stored in the model: it is not "
