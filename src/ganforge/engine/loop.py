@@ -89,6 +89,7 @@ class Trainer:
         use_channels_last(self.recipe.nets, self.batches, self.device,
                           getattr(t, "channels_last", "auto"))  # see engine/speed.py
         self.step = 0
+        self.stopped = ""   # why a hook ended the run before train.steps
         self.acc: dict[str, Any] = {}   # on-device stat sums since the last log line ("n_<key>": counts)
         self.last_stats: dict[str, float] = {}
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")
@@ -305,7 +306,7 @@ class Trainer:
             stats_w.close()
         elapsed = time.perf_counter() - t0
         return {"run_dir": self.run_dir, "step": self.step, "elapsed_s": round(elapsed, 2),
-                "stopped": getattr(self, "stopped", ""),
+                "stopped": self.stopped,
                 "it_per_s": round((self.step - step0) / max(elapsed, 1e-9), 2), "stats": self.last_stats}
 
     def _stop_early(self, reason: str, stats_w: StatsWriter) -> None:
