@@ -66,6 +66,7 @@ class Trainer:
         self.recipe.origin = {"run": os.path.basename(os.path.normpath(run_dir))}   # grids: provenance names the run
         dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights (frozen: from file)
         self.phases = self.recipe.phases()
+        self.steer_by_losses = True   # the NaN guard may act on logged losses (off: a hook says they are private)
         self.hooks = build_hooks(self)   # e.g. differential privacy (engine/hooks.py)
         self.opts = {
             name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],

@@ -107,6 +107,7 @@ class PrivateTraining(TrainingHook):
         import warnings  # Opacus' per-layer hooks fire on D's real batch, which needs no input gradient
         warnings.filterwarnings("ignore", message="Full backward hook is firing")
         self.phases = [p for p in trainer.phases if p.reads_real]
+        trainer.steer_by_losses = False   # D's losses on real batches are not noised: the NaN guard reads weights
         self.n = int(len(trainer.dataset))
         self.q = min(1.0, cfg.train.batch / self.n)
         self.planned = sum(due_count(p, cfg.train.steps) for p in self.phases)
