@@ -129,6 +129,25 @@ def test_each_real_example_moves_the_update_by_at_most_the_clip_norm(table, tmp_
     assert torch.cat([r.flatten() for r in raw]).norm() > 10 * clip     # clipping did the bounding
 
 
+def test_a_private_d_step_leaves_g_untouched(table, tmp_path):
+    """D's generated halves come from G in eval mode: G's batch-norm statistics (and weights) do not follow the real
+    batch's size or conditions."""
+    pytest.importorskip("opacus")
+    from ganforge.config import resolve
+    from ganforge.data import load_dataset
+    from ganforge.engine.loop import Trainer
+    from ganforge.recipes import prepare
+    cfg = resolve("tabular", {**TINY, "data.path": table, "train.steps": 10})
+    ds = load_dataset(cfg, seed=0)
+    prepare(cfg, ds.info())
+    tr = Trainer(cfg, str(tmp_path / "g"), ds)
+    G = tr.recipe.nets["G"]
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    d_phase = next(p for p in tr.phases if p.reads_real)
+    tr.run_phase(d_phase, tr.batches.get(0), {})
+    assert G.training and all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+
+
 # -- refusals -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("setting, words", [("model.d_norm=batch", "batch norm"),
                                             ("model.d_norm=spectral", "spectral norm"),

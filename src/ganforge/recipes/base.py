@@ -330,6 +330,19 @@ class Recipe:
         raise ConfigError(f"the {self.name} recipe does not export to ONNX")
 
 
+@contextlib.contextmanager
+def frozen_stats(net: nn.Module) -> Iterator[nn.Module]:
+    """``net`` in eval mode inside the block: batch norm uses its running statistics and leaves them alone. A
+    private run's D step draws its generated examples this way, so generated example i depends on its own
+    inputs only (not on the other examples of a batch whose size and conditions come from real data)."""
+    was = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was)
+
+
 def register_recipe(cls: type[Recipe]) -> type[Recipe]:
     """Class decorator: the recipe, its config section and its presets become findable by name."""
     RECIPES.register(cls.name, cls)
@@ -397,5 +410,5 @@ def private_defaults(cfg: Config, data_info: dict) -> list[Derived]:
     return [d for d in done if d is not None]
 
 
-__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "register_recipe", "recipe_class", "build_recipe",
-           "prepare"]
+__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "frozen_stats", "register_recipe", "recipe_class",
+           "build_recipe", "prepare"]

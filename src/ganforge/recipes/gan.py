@@ -10,6 +10,8 @@ packing of D's inputs live in gan_options.py.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -18,7 +20,7 @@ from ..core.errors import ConfigError
 from ..losses import g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
-from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, frozen_stats, register_recipe
 from .dscore import score_real_fake
 from .gan_options import GANOptions
 
@@ -89,8 +91,9 @@ class GANRecipe(Recipe):
 
     def _fake(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z, y_fake = self._latents(n)
-        with torch.no_grad():
-            return self.nets["G"](z, y_fake), y_fake
+        G = self.nets["G"]
+        with torch.no_grad(), (frozen_stats(G) if self.private else contextlib.nullcontext()):
+            return G(z, y_fake), y_fake
 
     def _fake_for_d(self, n: int, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's generated batch. With optim.share_fakes, on a step where G's phase also runs, G's

@@ -34,7 +34,7 @@ from ..core.errors import CheckpointError, ConfigError, DataError
 from ..losses import d_loss, g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty
 from ..nets.tabular import TabularDiscriminator, TabularGenerator
-from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, frozen_stats, register_recipe
 
 
 @dataclass
@@ -266,7 +266,7 @@ class TabularRecipe(Recipe):
         two calls of equal size (engine/privacy.py)."""
         y = self._own_conditions(batch.x) if self.cond_dim else None
         cond = self._onehot(y, batch.x.shape[0])
-        with torch.no_grad():
+        with torch.no_grad(), frozen_stats(self.nets["G"]):   # row i's fake depends on row i alone
             _, fake = self._fake(cond)
         D = self.nets["D"]
         r, f = D(self._packed(batch.x, cond)), D(self._packed(fake, cond))
