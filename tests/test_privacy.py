@@ -88,6 +88,19 @@ def test_a_private_run_resumes_exactly(table, tmp_path):
         assert torch.equal(straight[k], again[k]), k
 
 
+def test_a_private_image_run_trains_and_derives_what_it_needs(tmp_path, tiny):
+    """digits (class-conditional): the preset's spectral norm gives way to none (a derived, recorded change) and
+    the record is kept."""
+    pytest.importorskip("opacus")
+    run = api.train("digits", out=str(tmp_path / "d"), steps=3,
+                    overrides=tiny + ["model.g_norm=none", "model.conditional=true", "privacy.epsilon=3"])
+    with open(os.path.join(run.run_dir, "data.json")) as f:
+        data = json.load(f)
+    assert data["privacy"]["steps_spent"] == 3 and 0 < data["privacy"]["epsilon_spent"] <= 3
+    assert {"key": "model.d_norm", "value": "none"}.items() <= next(
+        d for d in data["derived"] if d["key"] == "model.d_norm").items()
+
+
 def test_a_run_without_privacy_says_so(table, tmp_path):
     run = api.train("tabular", data=table, out=str(tmp_path / "n"), steps=2,
                     overrides=sets(**{"privacy.epsilon": 0, "model.pack": 1}))
