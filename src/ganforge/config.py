@@ -101,7 +101,7 @@ class PrivacyConfig:
     epsilon: float = 0.0        # (epsilon, delta)-DP budget of the networks that read real data; 0 = off
     delta: float = 1e-5         # the delta of the guarantee; keep it well below 1 / rows
     clip: float = 1.0           # per-example gradient norm bound of D's step (DP-SGD, Abadi et al. 2016)
-    accountant: str = "rdp"     # rdp (Renyi DP, Mironov 2017) | prv (privacy loss random variables) | gdp
+    accountant: str = "rdp"     # rdp (Renyi DP, Mironov 2017) | prv (privacy loss random variables)
     count_share: float = 0.1    # tables: share of epsilon spent on noisy category counts (conditions, sampling)
 
     def validate(self) -> None:
@@ -404,7 +404,7 @@ def choices() -> dict[str, list[str]]:
         "loss.kind": LOSSES.names(),
         "eval.extractor": ["auto"] + EXTRACTORS.names(),
         "train.device": ["auto", "cpu", "cuda", "mps"],
-        "privacy.accountant": ["rdp", "prv", "gdp"],
+        "privacy.accountant": ["rdp", "prv"],
     }
 
 

@@ -4,8 +4,9 @@ DP-SGD (Abadi et al. 2016): each step clips every example's gradient to norm ``c
 Gaussian noise of standard deviation ``sigma * clip`` to their sum; with Poisson sampling at rate
 ``q`` a step is a sampled Gaussian mechanism. Its privacy over many steps is tracked by an Opacus
 accountant: ``rdp`` (Renyi DP, Mironov 2017; Mironov, Talwar & Zhang 2019 for the sampled
-Gaussian), ``prv`` (numerical composition of privacy loss random variables, Gopi et al. 2021) or
-``gdp`` (Gaussian DP, Dong et al. 2019; an approximation). Opacus is an optional dependency.
+Gaussian) or ``prv`` (numerical composition of privacy loss random variables, Gopi et al. 2021).
+Opacus' Gaussian-DP accountant is not offered: it is an approximation that can underestimate the
+spend. Opacus is an optional dependency.
 
 The run record (``record``) is what data.json, checkpoints, ``ganforge info``, the report and the
 model card show; a run without privacy says "not differentially private" in the same places.
@@ -22,8 +23,7 @@ from .errors import ConfigError
 
 INSTALL = "pip install ganforge[privacy]"
 NOT_PRIVATE = "not differentially private"
-ACCOUNTANT_NAMES = {"rdp": "RDP (Renyi DP, Mironov 2017)", "prv": "PRV (privacy loss random variables)",
-                    "gdp": "GDP (Gaussian DP, approximate)"}
+ACCOUNTANT_NAMES = {"rdp": "RDP (Renyi DP, Mironov 2017)", "prv": "PRV (privacy loss random variables)"}
 
 
 def require_opacus():
