@@ -123,7 +123,7 @@ these training lengths, not that privacy was measured to help.
 {footer(rows)}"""
     write_section("privacy-tabular", "Differentially private tabular synthesis (epsilon 1, 3, 10, none)", text)
     if _doc.TARGET == _doc.DOC:   # the privacy page too, unless report.py --check renders into a copy
-        write_section("privacy-measured", "Measured (generated from benchmarks/results/privacy_tabular.json)",
+        write_section("privacy-measured", "Measured figures (generated from benchmarks/results/privacy_tabular.json)",
                       _summary(rows), path=os.path.join(ROOT, "docs", "privacy.md"))
 
 
