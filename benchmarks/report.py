@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _doc  # noqa: E402
 
 RENDERED = ["ab_engine", "faults", "toy2d", "tabular_vs_ctgan", "text_oracle", "text_shakespeare", "audio_fsdd",
-            "music_chorales", "translate_digits", "detect_mnist", "watermark_mnist", "text2image_mnist"]
+            "music_chorales", "translate_digits", "detect_mnist", "watermark_mnist", "text2image_mnist",
+            "privacy_tabular"]
 
 
 def render_all() -> None:

@@ -139,7 +139,8 @@ def load(path, device: str = "cpu") -> Generator:
 
 
 def info(run_dir: str) -> dict[str, Any]:
-    """What a run is: preset, data, steps done, config, parameter counts, last losses."""
+    """What a run is: preset, data, steps done, config, parameter counts, last losses, its privacy record."""
+    from .core.privacy import not_private
     run_dir = os.fspath(run_dir)
     opened = open_run(run_dir)
     cfg, meta = opened.config, opened.meta
@@ -149,7 +150,8 @@ def info(run_dir: str) -> dict[str, Any]:
             "version": meta.get("version"),
             "parameters": {k: param_count(v) for k, v in opened.recipe.nets.items()},
             "frozen": meta.get("frozen", {}),
-            "last_stats": rows[-1] if rows else meta.get("stats", {}), "config": cfg.to_dict()}
+            "last_stats": rows[-1] if rows else meta.get("stats", {}), "config": cfg.to_dict(),
+            "privacy": meta["data"].get("privacy") or not_private()}
 
 
 __all__ = ["train", "resume", "load", "info", "plan", "Generator", "TrainResult", "resolve_config",

@@ -251,6 +251,10 @@ def cmd_info(a) -> int:
     print(f"data       {data.get('name')}: {data.get('n')} x {tuple(data.get('shape', ()))} "
           f"{data.get('kind')}, {data.get('num_classes', 0)} classes")
     print(f"steps      {d['steps_done']} / {d['steps_planned']}   checkpoint {d['checkpoint']}")
+    from .core.privacy import summary
+    print(f"privacy    {summary(d['privacy'])}")
+    for gap in d["privacy"].get("not_covered", []):
+        print(f"           not covered: {gap}")
     print("parameters " + "  ".join(f"{k} {v:,}" for k, v in d["parameters"].items()))
     last = {k: v for k, v in d["last_stats"].items() if k not in ("time",)}
     print("last stats " + "  ".join(f"{k}={v}" for k, v in last.items()))

@@ -97,6 +97,30 @@ class EvalConfig:
 
 
 @dataclass
+class PrivacyConfig:
+    epsilon: float = 0.0        # (epsilon, delta)-DP budget of the networks that read real data; 0 = off
+    delta: float = 1e-5         # the delta of the guarantee; keep it well below 1 / rows
+    clip: float = 1.0           # per-example gradient norm bound of D's step (DP-SGD, Abadi et al. 2016)
+    accountant: str = "rdp"     # rdp (Renyi DP, Mironov 2017) | prv (privacy loss random variables)
+    count_share: float = 0.1    # tables: share of epsilon spent on noisy category counts (conditions, sampling)
+
+    def validate(self) -> None:
+        if self.epsilon < 0:
+            raise ConfigError(f"privacy.epsilon must not be negative (0 = off), got {self.epsilon}")
+        if self.epsilon > 0:
+            if not 0.0 < self.delta < 1.0:
+                raise ConfigError(f"privacy.delta must be in (0, 1), got {self.delta}")
+            if self.clip <= 0:
+                raise ConfigError(f"privacy.clip must be positive, got {self.clip}")
+            if not 0.0 <= self.count_share < 1.0:
+                raise ConfigError(f"privacy.count_share must be in [0, 1), got {self.count_share}")
+
+    @property
+    def on(self) -> bool:
+        return self.epsilon > 0
+
+
+@dataclass
 class OptimConfig:
     g_lr: float = 2e-4          # generator learning rate
     d_lr: float = 2e-4          # discriminator learning rate (TTUR: set it apart from g_lr)
@@ -133,7 +157,7 @@ class TrainConfig:
     collapse_drop: float = 0.5  # also warn when diversity falls below this fraction of the run's best so far; 0 = off
 
 
-CORE_SECTIONS = ("data", "model", "loss", "reg", "augment", "optim", "train", "eval")
+CORE_SECTIONS = ("data", "model", "loss", "reg", "augment", "optim", "train", "eval", "privacy")
 
 
 @dataclass
@@ -147,6 +171,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)       # registered sections in use
     explicit: set[str] = field(default_factory=set, repr=False, compare=False)  # keys the user set
 
@@ -379,6 +404,7 @@ def choices() -> dict[str, list[str]]:
         "loss.kind": LOSSES.names(),
         "eval.extractor": ["auto"] + EXTRACTORS.names(),
         "train.device": ["auto", "cpu", "cuda", "mps"],
+        "privacy.accountant": ["rdp", "prv"],
     }
 
 
@@ -423,6 +449,7 @@ def validate(cfg: Config) -> Config:
         b = get(cfg, key)
         if not all(0.0 <= x < 1.0 for x in b):
             raise ConfigError(f"{key} must be two numbers in [0, 1), got {b}")
+    cfg.privacy.validate()
     for sec in cfg.extra.values():  # a registered section checks its own values
         check = getattr(sec, "validate", None)
         if check is not None:

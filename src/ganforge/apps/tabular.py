@@ -66,7 +66,7 @@ class TabularGAN:
         cfg = C.resolve("tabular", ov)
         df = read_table(data)
         name = "the data frame" if isinstance(data, pd.DataFrame) else os.fspath(data)
-        dataset = table_dataset(df, cfg.section("tabular"), cfg.train.seed, name=name)
+        dataset = table_dataset(df, cfg.section("tabular"), cfg.train.seed, name=name, privacy=cfg.privacy)
         out = self.out
         if not out:   # removed with the model; save() keeps a copy
             self._tmp = tempfile.TemporaryDirectory(prefix="ganforge-tabular-")

@@ -200,14 +200,20 @@ class TabularDataset(Dataset):
                 "target": self.target, "tabular": self.transformer.to_json()}
 
 
-def table_dataset(df: pd.DataFrame, tab, seed: int, name: str = "table") -> TabularDataset:
-    """Types, fitted transformer, encoding and the training pool of a frame (``tab``: TabularConfig)."""
+def table_dataset(df: pd.DataFrame, tab, seed: int, name: str = "table", privacy=None) -> TabularDataset:
+    """Types, fitted transformer, encoding and the training pool of a frame (``tab``: TabularConfig).
+    ``privacy`` (a PrivacyConfig with epsilon > 0): no pool, the rows once each (private training
+    samples them itself), and the category counts replaced by Laplace-noised ones (``private_counts``)."""
     tab_get = (lambda k, d: getattr(tab, k, d)) if tab is not None else (lambda k, d: d)
     types = infer_types(df, tab_get("discrete", ""), tab_get("types", ""), tab_get("target", ""), name)
     tt = TableTransformer.fit(df, types, int(tab_get("max_modes", 10)), float(tab_get("mode_threshold", 0.005)),
                               int(tab_get("gmm_rows", 10_000)), seed)
     x = tt.transform(df, seed)
     disc = tt.discrete_columns()
+    if privacy is not None and privacy.epsilon > 0:
+        private_counts(tt, privacy.epsilon * privacy.count_share, seed)
+        return TabularDataset(torch.from_numpy(x), None, "table", name, None, None,
+                              transformer=tt, n_rows=len(df), target=tab_get("target", ""))
     size = max(len(df) * int(tab_get("pool", 2)), POOL_MIN)
     if disc:
         codes = np.stack([tt.codes(df, i) for i in disc], axis=1)   # (N, J)
@@ -220,22 +226,38 @@ def table_dataset(df: pd.DataFrame, tab, seed: int, name: str = "table") -> Tabu
                           transformer=tt, n_rows=len(df), target=tab_get("target", ""))
 
 
-def load_tabular(cfg, tab, seed: int, path: str) -> TabularDataset:
+def private_counts(tt: TableTransformer, epsilon: float, seed: int) -> None:
+    """Replace every discrete column's category counts (the frequencies of conditions and of sampling) by
+    an epsilon-DP release: one row moves one count in each of the J discrete columns, so the L1
+    sensitivity is J and Laplace noise of scale J / epsilon covers them all. epsilon = 0: uniform counts."""
+    from ..core.privacy import noisy_counts
+    disc = tt.discrete_columns()
+    rng = np.random.default_rng(seed * 1_000_003 + 17)
+    for i in disc:
+        c = tt.columns[i]
+        if epsilon > 0:
+            c.counts = [round(float(v), 3) for v in noisy_counts(c.counts, epsilon, rng, sensitivity=len(disc))]
+        else:
+            c.counts = [1] * len(c.counts)
+
+
+def load_tabular(cfg, tab, seed: int, path: str, privacy=None) -> TabularDataset:
     """data.source=tabular: read ``path`` and build the training set with the tabular settings
     (``cfg``: the DataConfig, ``tab``: the [tabular] section)."""
     df = read_table(path)
     if cfg.limit and cfg.limit < len(df):
         df = df.sample(n=cfg.limit, random_state=seed).reset_index(drop=True)
-    return table_dataset(df, tab, seed, name=path)
+    return table_dataset(df, tab, seed, name=path, privacy=privacy)
 
 
 def _is_table(path: str) -> bool:
     return os.path.isfile(path) and path.lower().endswith((".csv", ".parquet", ".pq"))
 
 
-register_source("tabular", Source(lambda cfg, seed, path: load_tabular(cfg.data, cfg.section("tabular"), seed, path),
+register_source("tabular", Source(lambda cfg, seed, path: load_tabular(cfg.data, cfg.section("tabular"), seed, path,
+                                                                     cfg.privacy),
                                   path="file", kind="table", finish=False, infer_order=2, infer=_is_table))
 
 
 __all__ = ["read_table", "infer_types", "parse_types", "split_names", "training_pool", "table_dataset",
-           "load_tabular", "TabularDataset", "DISCRETE_TYPES"]
+           "load_tabular", "private_counts", "TabularDataset", "DISCRETE_TYPES"]

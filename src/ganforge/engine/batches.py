@@ -67,6 +67,21 @@ class BatchSource:
         return {k: v[idx] for k, v in self.tensors.items()}
 
 
+class PoissonBatches(BatchSource):
+    """Poisson-sampled batches for differentially private training: step s holds every example
+    independently with probability ``rate`` (a seeded draw of (seed, s), so resuming needs no state);
+    the batch size varies around rate * N, as the privacy analysis of sampled steps assumes."""
+
+    def __init__(self, dataset, rate: float, seed: int, device: torch.device):
+        super().__init__(dataset, 1, seed, device)
+        self.rate = float(rate)
+        self.batch = max(1, round(self.rate * self.n))
+
+    def indices(self, step: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 9_576_890_767 + step)
+        return (torch.rand(self.n, generator=g) < self.rate).nonzero().squeeze(1).to(self.device)
+
+
 class _StepSampler:
     """Index lists for steps ``start, start + 1, ...`` (a DataLoader batch sampler)."""
 
@@ -138,4 +153,4 @@ def make_batches(dataset, batch: int, seed: int, device: torch.device, rank: int
     return BatchSource(dataset, batch, seed, device, rank, world)
 
 
-__all__ = ["BatchSource", "StreamBatches", "StepOrder", "make_batches", "fixed_indices"]
+__all__ = ["BatchSource", "PoissonBatches", "StreamBatches", "StepOrder", "make_batches", "fixed_indices"]

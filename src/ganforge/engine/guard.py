@@ -75,8 +75,10 @@ class NanGuard:
                 if v.is_floating_point()]
 
     def healthy(self, stats: dict[str, Any]) -> bool:
-        """Finite losses (floats or on-device sums, keys starting with "loss") and finite weights."""
-        return all_finite([v for k, v in stats.items() if k.startswith("loss")] + self._weights())
+        """Finite losses (floats or on-device sums, keys starting with "loss") and finite weights. When the
+        trainer must not be steered by losses on real data (differential privacy), the weights alone decide."""
+        losses = [v for k, v in stats.items() if k.startswith("loss")] if self.trainer.steer_by_losses else []
+        return all_finite(losses + self._weights())
 
     def tripped(self, stats: dict[str, Any], stats_writer) -> bool:
         """Check; on failure roll back (or give up) and return True so the loop restarts its step."""

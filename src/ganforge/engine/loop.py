@@ -26,6 +26,7 @@ from ..version import __version__
 from .batches import make_batches
 from .ema import EmaPair, ema_beta
 from .guard import Guard
+from .hooks import build_hooks
 from .speed import use_channels_last
 
 
@@ -64,14 +65,18 @@ class Trainer:
         self.recipe: Recipe = build_recipe(cfg, self.data_info, self.device)
         self.recipe.origin = {"run": os.path.basename(os.path.normpath(run_dir))}   # grids: provenance names the run
         dist.broadcast_modules(self.recipe.nets.values())  # every rank starts from rank 0's weights (frozen: from file)
+        self.phases = self.recipe.phases()
+        self.steer_by_losses = True   # the NaN guard may act on logged losses (off: a hook says they are private)
+        self.hooks = build_hooks(self)   # e.g. differential privacy (engine/hooks.py)
         self.opts = {
             name: torch.optim.Adam([p for m in spec.modules for p in self.recipe.nets[m].parameters()],
                                    lr=spec.lr, betas=spec.betas, **adam_impl(self.device))
             for name, spec in self.recipe.optimizers().items()}
+        for hook in self.hooks:
+            self.opts = {name: hook.wrap_optimizer(name, opt) for name, opt in self.opts.items()}
         for opt in self.opts.values():  # the rate before any schedule; the NaN guard lowers it (guard.py)
             for group in opt.param_groups:
                 group["base_lr"] = group["lr"]
-        self.phases = self.recipe.phases()
         # gathered once: walking the module tree each phase cost more than small MLPs' own work
         self._params = {name: list(net.parameters()) for name, net in self.recipe.nets.items()
                         if name not in self.recipe.ema}
@@ -79,11 +84,13 @@ class Trainer:
                      for name, src in self.recipe.ema.items()}
         self.gen = make_generator(dist.noise_seed(t.seed) * 1_000_003 + 1, self.device)  # this rank's noise
         self.recipe.gen = self.gen
-        self.batches = make_batches(dataset, dist.shard_batch(t.batch), t.seed, self.device, dist.rank(),
-                                    dist.world(), cfg.data.workers)  # train.batch is the global batch
+        own = [b for b in (h.make_batches(dataset, t.batch, t.seed, self.device) for h in self.hooks) if b]
+        self.batches = own[0] if own else make_batches(dataset, dist.shard_batch(t.batch), t.seed, self.device,
+                                                       dist.rank(), dist.world(), cfg.data.workers)  # global batch
         use_channels_last(self.recipe.nets, self.batches, self.device,
                           getattr(t, "channels_last", "auto"))  # see engine/speed.py
         self.step = 0
+        self.stopped = ""   # why a hook ended the run before train.steps
         self.acc: dict[str, Any] = {}   # on-device stat sums since the last log line ("n_<key>": counts)
         self.last_stats: dict[str, float] = {}
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")
@@ -100,6 +107,9 @@ class Trainer:
             self._restore(resume)
             if dist.is_main():
                 truncate_stats(run_dir, self.step)
+            for hook in self.hooks:
+                hook.check_resume(t.steps)
+        self.data_info = self.data_facts()   # what the hooks promise about the run, beside the data facts
         self.guard = Guard(self)  # NaN/Inf rollback and collapse alarm (guard.py); keeps the start state
 
     # -- state ----------------------------------------------------------------------------------
@@ -122,8 +132,19 @@ class Trainer:
                 "frozen": self.recipe.frozen_refs,
                 "stats": self.last_stats, "torch_version": torch.__version__,
                 "acc_counts": {k: v for k, v in self.acc.items() if k.startswith("n_")},
-                "threads": torch.get_num_threads()}
+                "threads": torch.get_num_threads(),
+                "hooks": {h.name: h.state() for h in self.hooks}}
+        meta["data"] = self.data_facts()
         return tensors, meta
+
+    def data_facts(self) -> dict[str, Any]:
+        """The data info with the hooks' current records (data.json, checkpoints)."""
+        out = dict(self.data_info)
+        for hook in self.hooks:
+            rec = hook.record()
+            if rec is not None:
+                out[hook.name] = rec
+        return out
 
     def _restore(self, resume) -> None:
         if isinstance(resume, tuple):
@@ -146,6 +167,8 @@ class Trainer:
         set_global_rng_state(meta["rng"], tensors)
         self.gen.set_state(tensors["rng.gen"])
         self.recipe.load_state_dict(meta.get("recipe_state", {}))
+        for hook in self.hooks:
+            hook.load_state(meta.get("hooks", {}).get(hook.name, {}))
         self.step = int(meta["step"])
         self.last_stats = meta.get("stats", {})
         self.acc = {k[len("acc."):]: v.to(self.device) for k, v in tensors.items() if k.startswith("acc.")}
@@ -187,9 +210,13 @@ class Trainer:
             for p in params:
                 p.requires_grad_(on)
         opt = self.opts[phase.opt]
+        for hook in self.hooks:
+            hook.before_phase(phase)
         opt.zero_grad(set_to_none=True)
         loss, stats = phase.loss(batch, self.step)
         loss.backward()
+        for hook in self.hooks:
+            hook.after_phase(phase)
         if dist.active():  # data parallel: every rank steps with the global batch's mean gradient
             dist.average_grads([p for m in phase.trains for p in self.recipe.nets[m].parameters()])
         if self.cfg.optim.clip_grad > 0:
@@ -229,12 +256,16 @@ class Trainer:
             while self.step < total:
                 if self.cfg.optim.lr_decay > 0:
                     self.schedule_lr()
+                due = [phase for phase in self.phases if phase.due(self.step)]
+                reason = next((r for r in (h.stop_before(self.step, due) for h in self.hooks) if r), None)
+                if reason:   # a hook ends the run here (a privacy budget spent): keep what was trained
+                    self._stop_early(reason, stats_w)
+                    break
                 batch = self.batches.get(self.step)
                 trained = set()
-                for phase in self.phases:
-                    if phase.due(self.step):
-                        self.run_phase(phase, batch, acc)
-                        trained.update(phase.trains)
+                for phase in due:
+                    self.run_phase(phase, batch, acc)
+                    trained.update(phase.trains)
                 for ema_name, src in self.recipe.ema.items():
                     if src in trained:
                         beta = ema_beta(t.ema_beta, self.step, t.ema_warmup)
@@ -276,7 +307,20 @@ class Trainer:
             stats_w.close()
         elapsed = time.perf_counter() - t0
         return {"run_dir": self.run_dir, "step": self.step, "elapsed_s": round(elapsed, 2),
+                "stopped": self.stopped,
                 "it_per_s": round((self.step - step0) / max(elapsed, 1e-9), 2), "stats": self.last_stats}
+
+    def _stop_early(self, reason: str, stats_w: StatsWriter) -> None:
+        from ..core.log import warn
+        warn(reason)
+        if self.acc:
+            self.last_stats = self._summarise(self.acc)
+            stats_w.write(self.step, self.last_stats)
+            self.acc = {}
+        self.stopped = reason
+        if self.step and not os.path.exists(os.path.join(self.ckpt_dir, ckpt.ckpt_name(self.step))):
+            self.write_samples()
+            self.save_checkpoint()
 
     @staticmethod
     def _summarise(acc: dict[str, Any]) -> dict[str, float]:

@@ -36,6 +36,7 @@ class TrainResult:
     elapsed_s: float
     it_per_s: float
     stats: dict[str, float] = field(default_factory=dict)
+    stopped: str = ""               # why the run ended before train.steps (a hook, e.g. a spent privacy budget)
 
     def __fspath__(self) -> str:
         return self.run_dir
@@ -70,7 +71,14 @@ def train_run(cfg: C.Config, *, out: str | None = None, runs_root: str = "runs",
             if created:  # a failure before the first step leaves no half-made run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
-        return TrainResult(**trainer.fit())
+        return _fit(trainer, run_dir, cfg)
+
+
+def _fit(trainer: Trainer, run_dir: str, cfg: C.Config) -> TrainResult:
+    """Train, then bring data.json's hook records (what a private run spent) up to the end of training."""
+    result = TrainResult(**trainer.fit())
+    write_run_files(run_dir, cfg, trainer.data_facts())
+    return result
 
 
 def _locked(run_dir: str):
@@ -114,7 +122,7 @@ def resume_run(run_dir: str, steps: int | None = None, progress: bool | None = N
         write_run_files(run_dir, cfg, trainer.data_info)
         if trainer.step >= cfg.train.steps:
             return TrainResult(run_dir, trainer.step, 0.0, 0.0, trainer.last_stats)
-        return TrainResult(**trainer.fit())
+        return _fit(trainer, run_dir, cfg)
 
 
 @dataclass

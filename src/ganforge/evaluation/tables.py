@@ -34,6 +34,8 @@ def evaluate_run(g, real=None, metrics: str | list[str] | None = None, target: s
                  "train": train_path or None}
     types = {c.name: c.type for c in recipe.tt.columns}
     out.update(evaluate_tables(test, synth, metrics, target or recipe.settings().target, train_df, types, seed))
+    from ..core.privacy import summary
+    out["privacy"] = summary(g.data_info.get("privacy"))
     return out
 
 
@@ -70,6 +72,12 @@ def format_report(res: dict) -> str:
         lines.append(f"dcr      median synthetic {d['synthetic_median']:.4f} vs holdout {d['holdout_median']:.4f}  "
                      f"exact copies {100 * d['synthetic_exact_copies']:.2f}% (holdout "
                      f"{100 * d['holdout_exact_copies']:.2f}%)")
+    if "mia" in res:
+        m = res["mia"]
+        lines.append(f"mia      membership-inference AUC {m['auc']:.3f} (95% {m['auc_low']:.3f}-{m['auc_high']:.3f}, "
+                     f"{m['n_each']} training vs {m['n_each']} held-out rows; 0.5 = no leak)")
+    if "privacy" in res:
+        lines.append(f"privacy  {res['privacy']}")
     return "\n".join(lines)
 
 

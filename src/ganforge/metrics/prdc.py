@@ -124,8 +124,11 @@ def memorisation(train_feats: Any, fake_feats: Any, heldout_feats: Any) -> dict:
         raise MetricInputError("most held-out samples are copies of training samples; "
                                "hold out examples that are not in the training set")
     p1, p5 = np.percentile(d_held, [1.0, 5.0])
+    from .mia import distance_attack
+    mia = distance_attack(as_torch32(train_feats).numpy(), as_torch32(heldout_feats).numpy(), fake_feats)
     return {"mem_median_fake": med_fake, "mem_median_heldout": med_held, "mem_ratio": med_fake / med_held,
-            "mem_frac_below_p1": float((d_fake < p1).mean()), "mem_frac_below_p5": float((d_fake < p5).mean())}
+            "mem_frac_below_p1": float((d_fake < p1).mean()), "mem_frac_below_p5": float((d_fake < p5).mean()),
+            "mia_auc": mia["auc"], "mia_auc_low": mia["auc_low"], "mia_auc_high": mia["auc_high"]}
 
 
 # ----------------------------------------------------------------------------------------------

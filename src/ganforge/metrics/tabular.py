@@ -7,6 +7,7 @@
   model fitted on the real training rows and on both. F1 of the rarer class for binary targets,
   accuracy for multiclass, R^2 for numbers.
 - ``dcr``: distance to the closest training record, of synthetic rows and of held-out real rows.
+- ``mia``: a membership-inference attack by distance to the closest synthetic row (metrics/mia.py).
   Synthetic rows no closer to the training rows than unseen real rows are is the privacy ask; exact
   copies are counted.
 """
@@ -194,12 +195,26 @@ def dcr(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, types: 
 
 
 
+def mia(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str] | None = None,
+        max_rows: int = 5000, seed: int = 0) -> dict:
+    """Membership inference by distance to the closest synthetic row: training rows (members) against held-out
+    rows, in the encoding ``dcr`` uses (metrics/mia.py); AUC 0.5 = no leak, with a 95% DeLong interval."""
+    from .mia import distance_attack
+    train, synth, types = _aligned(train, synth, types)
+    holdout = _aligned(train, holdout, types)[1]
+    X_tr, X_sy, X_ho = _encode([train, synth, holdout], types, train)
+    return distance_attack(X_tr, X_ho, X_sy, max_rows=max_rows, seed=seed)
+
+
+METRICS = ("quality", "tstr", "dcr", "mia")
+
+
 def _metric_names(metrics) -> list[str]:
     from ..data.tabular import split_names
-    names = split_names(metrics) or ["quality", "tstr", "dcr"]
-    unknown = [m for m in names if m not in ("quality", "tstr", "dcr")]
+    names = split_names(metrics) or list(METRICS)
+    unknown = [m for m in names if m not in METRICS]
     if unknown:
-        raise DataError(f"unknown tabular metric '{unknown[0]}'; choose from quality, tstr, dcr")
+        raise DataError(f"unknown tabular metric '{unknown[0]}'; choose from {', '.join(METRICS)}")
     return names
 
 
@@ -218,9 +233,11 @@ def evaluate_tables(test: pd.DataFrame, synth: pd.DataFrame, metrics=None, targe
             if not target:
                 raise DataError("tstr needs a target column: give --target COLUMN")
             out["tstr"] = tstr(train, test, synth, target, types, seed)
+        elif name == "mia":
+            out["mia"] = mia(train, test, synth, types, seed=seed)
         else:
             out["dcr"] = dcr(train, test, synth, types, seed=seed)
     return out
 
 
-__all__ = ["quality", "tstr", "dcr", "column_types", "evaluate_tables", "SDTYPES"]
+__all__ = ["quality", "tstr", "dcr", "mia", "column_types", "evaluate_tables", "SDTYPES"]

@@ -64,6 +64,7 @@ class Phase:
     interval: int = 1               # run on steps where (step + 1) % interval == 0
     start: int = 0                  # first step it runs at (a stage: pretraining, then adversarial training)
     stop: int | None = None         # the step it stops before; None = to the end
+    reads_real: bool = False        # its loss reads the real batch (differential privacy noises these phases)
 
     def due(self, step: int) -> bool:
         return (step + 1) % self.interval == 0 and self.start <= step and (self.stop is None or step < self.stop)
@@ -143,6 +144,29 @@ class Recipe:
 
     def after_step(self, step: int, stats: dict[str, torch.Tensor]) -> None:
         """Hook for per-step controllers (for example an augmentation probability)."""
+
+    # -- differential privacy (engine/privacy.py) -----------------------------------------------
+    @property
+    def private(self) -> bool:
+        """Differentially private training: real batches are Poisson samples, each real example is paired with
+        one generated example in two equal calls of D, and phases that do not read real data must not
+        depend on the real batch (not even on its size)."""
+        return self.cfg.privacy.epsilon > 0
+
+    def privacy_count_share(self) -> float:
+        """The share of privacy.epsilon the data source spent before training (a table's noisy counts); DP-SGD
+        gets the rest."""
+        return 0.0
+
+    def privacy_covers(self) -> list[str]:
+        """What a private run's guarantee covers, in words for the run's record."""
+        return ["the weights of every network (D by DP-SGD; G, G_ema by post-processing, as G reads no real data)",
+                "every sample drawn from them"]
+
+    def privacy_gaps(self) -> list[str]:
+        """What it does not cover, in words for the run's record."""
+        return ["training logs (stats.jsonl: losses and D's scores of real batches) and the run folder's grids",
+                "evaluations against real data (ganforge eval, the report's metrics)"]
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able recipe state to keep in checkpoints."""
@@ -336,6 +360,19 @@ class Recipe:
         raise ConfigError(f"the {self.name} recipe does not export to ONNX")
 
 
+@contextlib.contextmanager
+def frozen_stats(net: nn.Module) -> Iterator[nn.Module]:
+    """``net`` in eval mode inside the block: batch norm uses its running statistics and leaves them alone. A
+    private run's D step draws its generated examples this way, so generated example i depends on its own
+    inputs only (not on the other examples of a batch whose size and conditions come from real data)."""
+    was = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was)
+
+
 def register_recipe(cls: type[Recipe]) -> type[Recipe]:
     """Class decorator: the recipe, its config section and its presets become findable by name."""
     RECIPES.register(cls.name, cls)
@@ -371,10 +408,37 @@ def prepare(cfg: Config, data_info: dict) -> list[Derived]:
     cls = recipe_class(cfg, data_info)
     if cls.section:
         cfg.section(cls.section)
-    derived = cls.prepare(cfg, data_info)
+    derived = private_defaults(cfg, data_info) + cls.prepare(cfg, data_info)
     validate(cfg)
     return derived
 
 
-__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "register_recipe", "recipe_class", "build_recipe",
-           "prepare"]
+def private_defaults(cfg: Config, data_info: dict) -> list[Derived]:
+    """privacy.epsilon > 0: preset settings that per-example privacy cannot take give way (a setting the user
+    made stays, and training refuses it with the reason; engine/privacy.py)."""
+    from ..config import derive
+    if cfg.privacy.epsilon <= 0:
+        return []
+    why = "privacy: per-example gradients need D to judge one example at a time, without double backward"
+    done = [derive(cfg, "model.pack", 1, why), derive(cfg, "model.mbstd", 0, why),
+            derive(cfg, "reg.gp", 0.0, why), derive(cfg, "reg.r1", 0.0, why), derive(cfg, "reg.r2", 0.0, why),
+            derive(cfg, "augment.ada", False, "privacy: ADA follows D's scores of real data outside the noise"),
+            derive(cfg, "optim.clip_grad", 0.0, "privacy: per-example clipping (privacy.clip) replaces it")]
+    if cfg.model.d_norm != "none":
+        done.append(derive(cfg, "model.d_norm", "none", "privacy: Opacus has no per-example gradients for "
+                                                        "batch or spectral norm"))
+    if cfg.model.pack > 1:   # said before a batch-size check can complain about the pack
+        raise ConfigError(f"privacy: model.pack={cfg.model.pack} makes D judge several real examples at once, so "
+                          "no example's gradient stands alone; set model.pack=1")
+    n = int(data_info.get("n") or 0)
+    if n and cfg.train.batch > n // 10:   # sampling a small share of the rows a step is what amplifies privacy
+        done.append(derive(cfg, "train.batch", max(1, n // 10), f"privacy: a sample rate of at most 0.1 of the "
+                                                                 f"{n} examples a step"))
+    if cfg.loss.kind == "wgan":
+        done.append(derive(cfg, "loss.kind", "ns", "privacy: a WGAN critic needs its gradient penalty (reg.gp), "
+                                                   "which per-example gradients cannot take"))
+    return [d for d in done if d is not None]
+
+
+__all__ = ["Batch", "Phase", "OptimSpec", "ExportSpec", "Recipe", "frozen_stats", "register_recipe", "recipe_class",
+           "build_recipe", "prepare"]

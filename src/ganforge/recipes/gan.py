@@ -10,6 +10,8 @@ packing of D's inputs live in gan_options.py.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -18,7 +20,7 @@ from ..core.errors import ConfigError
 from ..losses import g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
-from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, check_psi, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, check_psi, frozen_stats, register_recipe
 from .dscore import score_real_fake
 from .gan_options import GANOptions
 
@@ -59,9 +61,9 @@ class GANRecipe(Recipe):
 
     def phases(self) -> list[Phase]:
         # D_reg runs before D in its step, so D's gradients seen by after_step are the D phase's own
-        reg = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=self.cfg.reg.interval)]
+        reg = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=self.cfg.reg.interval, reads_real=True)]
         return (reg if self.options.lazy else []) + [
-            Phase("D", "D", ("D",), self.d_step),
+            Phase("D", "D", ("D",), self.d_step, reads_real=True),
             Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
 
     def g_trains(self, step: int) -> bool:
@@ -90,16 +92,17 @@ class GANRecipe(Recipe):
 
     def _fake(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z, y_fake = self._latents(n)
-        with torch.no_grad():
-            return self.nets["G"](z, y_fake), y_fake
+        G = self.nets["G"]
+        with torch.no_grad(), (frozen_stats(G) if self.private else contextlib.nullcontext()):
+            return G(z, y_fake), y_fake
 
     def _fake_for_d(self, n: int, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's generated batch. With optim.share_fakes, on a step where G's phase also runs, G's
         forward keeps its graph and the G phase reuses it: one G forward per step instead of two
         (as in the PyTorch DCGAN example). G's parameters are switched on for that forward only;
         D's loss sees the detached copy, so no gradient reaches G in this phase."""
-        if not (self.cfg.optim.share_fakes and self.g_trains(step)):
-            return self._fake(n)
+        if not (self.cfg.optim.share_fakes and self.g_trains(step)) or self.private:   # G's batch must not
+            return self._fake(n)                                                        # follow the real one's size
         z, y_fake = self._latents(n)
         G = self.nets["G"]
         G.requires_grad_(True)
@@ -114,7 +117,13 @@ class GANRecipe(Recipe):
         fake, y_fake = self._fake_for_d(batch.x.shape[0], step)
         real_in = o.d_input(self.real_x(batch), step, self.gen)       # (B/pack, pack*C, ...)
         fake_in = o.d_input(fake, step, self.gen)
-        real_logits, fake_logits = score_real_fake(D, real_in, fake_in, y_real, y_fake)  # (B/pack,) each
+        if self.private:   # two equal calls: each example's gradient is that of its (real, fake) pair's loss
+            real_logits, fake_logits = D(real_in, y_real), D(fake_in, y_fake)
+            if real_logits.shape[0] == 0:   # an empty Poisson sample still takes its (noise-only) step
+                loss = (real_logits.sum() + fake_logits.sum()) * 0.0
+                return loss, {}
+        else:
+            real_logits, fake_logits = score_real_fake(D, real_in, fake_in, y_real, y_fake)  # (B/pack,) each
         adv = o.d_adv_loss(real_logits, fake_logits)
         loss = adv
         stats = {"loss_D_adv": adv.detach(), "D_real": real_logits.detach().mean(),
@@ -148,8 +157,8 @@ class GANRecipe(Recipe):
         if self._shared is not None:
             fake, y_fake = self._shared
             self._shared = None
-        else:
-            z, y_fake = self._latents(batch.x.shape[0])
+        else:   # a private run's G batch is the planned size, not the real sample's
+            z, y_fake = self._latents(self.cfg.train.batch if self.private else batch.x.shape[0])
             fake = G(z, y_fake)
         o, kind = self.options, self.cfg.loss.kind
         fake_logits = D(o.d_input(fake, step, self.gen), y_fake)

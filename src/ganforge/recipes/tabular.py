@@ -34,7 +34,7 @@ from ..core.errors import CheckpointError, ConfigError, DataError
 from ..losses import d_loss, g_loss, is_relativistic
 from ..losses.regularizers import gradient_penalty
 from ..nets.tabular import TabularDiscriminator, TabularGenerator
-from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, register_recipe
+from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, frozen_stats, register_recipe
 
 
 @dataclass
@@ -206,7 +206,7 @@ class TabularRecipe(Recipe):
         # G first: the critic step of the same iteration then reuses G's rows (one G update old)
         # instead of running G again, a fifth of the work of an iteration (tabular.reuse_fakes).
         return [Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic),
-                Phase("D", "D", ("D",), self.d_step)]
+                Phase("D", "D", ("D",), self.d_step, reads_real=True)]
 
     def _onehot(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
         if not self.cond_dim:
@@ -233,7 +233,51 @@ class TabularRecipe(Recipe):
         x = torch.cat([rows, cond], dim=1)                          # (B, out_dim + C)
         return x.reshape(x.shape[0] // self.pack, -1)               # (B / pack, pack * (out_dim + C))
 
+    def _conditions(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """(n,) condition indices: a discrete column by tabular.target_share, a category at the (in a private
+        run: noisy) training frequency."""
+        col = torch.multinomial(self.col_weights, n, replacement=True, generator=gen)
+        y = torch.empty(n, dtype=torch.long)
+        for j, f in enumerate(self.cond_freq):
+            rows = (col == j).nonzero().squeeze(1)
+            draw = (torch.multinomial(torch.as_tensor(f), len(rows), replacement=True, generator=gen)
+                    if len(rows) else rows)
+            y[rows] = draw + int(self.cond_base[j])
+        return y
+
+    def _own_conditions(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,) a condition each real row holds: a discrete column drawn by tabular.target_share (not by the data),
+        and the row's own category in it (read off its one-hot block). A private run's D conditions on these, so
+        an example's pair depends on that example alone."""
+        n = x.shape[0]
+        cpu = self.gen_cpu()
+        col = torch.multinomial(self.col_weights, n, replacement=True, generator=cpu).to(x.device) if n else \
+            torch.zeros(0, dtype=torch.long, device=x.device)
+        offsets = self.tt.offsets()
+        y = torch.zeros(n, dtype=torch.long, device=x.device)
+        for j, i in enumerate(self.disc):
+            width = len(self.tt.columns[i].categories)
+            cat = x[:, offsets[i]:offsets[i] + width].argmax(dim=1)
+            y = torch.where(col == j, cat + int(self.cond_base[j]), y)
+        return y
+
+    def _private_d_step(self, batch: Batch):
+        """D's DP-SGD step: real row i and a row G made under row i's condition form example i's pair, scored in
+        two calls of equal size (engine/privacy.py)."""
+        y = self._own_conditions(batch.x) if self.cond_dim else None
+        cond = self._onehot(y, batch.x.shape[0])
+        with torch.no_grad(), frozen_stats(self.nets["G"]):   # row i's fake depends on row i alone
+            _, fake = self._fake(cond)
+        D = self.nets["D"]
+        r, f = D(self._packed(batch.x, cond)), D(self._packed(fake, cond))
+        if r.shape[0] == 0:   # an empty Poisson sample still takes its (noise-only) step
+            return (r.sum() + f.sum()) * 0.0, {}
+        loss = d_loss(self.cfg.loss.kind, r, f)
+        return loss, {"loss_D": loss.detach(), "D_real": r.detach().mean(), "D_fake": f.detach().mean()}
+
     def d_step(self, batch: Batch, step: int):
+        if self.private:
+            return self._private_d_step(batch)
         cond = self._onehot(batch.y, batch.x.shape[0])
         fake = self._reuse.pop(step, None)
         if fake is None:
@@ -252,9 +296,13 @@ class TabularRecipe(Recipe):
         return loss, stats
 
     def g_step(self, batch: Batch, step: int):
-        cond = self._onehot(batch.y, batch.x.shape[0])
+        y = batch.y
+        if self.private:   # G's conditions and batch size owe nothing to the real batch
+            y = self._conditions(self.cfg.train.batch, self.gen_cpu()).to(self.device) if self.cond_dim else None
+        n = self.cfg.train.batch if self.private else batch.x.shape[0]
+        cond = self._onehot(y, n)
         raw, fake = self._fake(cond)
-        if self.settings().reuse_fakes:
+        if self.settings().reuse_fakes and not self.private:
             self._reuse = {step: fake.detach()}   # the rows D judges next, in this same iteration
         real_scores = None
         if is_relativistic(self.cfg.loss.kind):   # relativistic losses compare with real rows under the same condition
@@ -264,10 +312,27 @@ class TabularRecipe(Recipe):
         stats = {"loss_G": loss.detach()}
         if self.cond_dim:   # cross-entropy of the conditioned column's logits against the asked category
             logp = segment_softmax(raw, self.seg, self.n_seg, log=True)
-            ce = -logp.gather(1, self.cond_out[batch.y].unsqueeze(1)).mean()
+            ce = -logp.gather(1, self.cond_out[y].unsqueeze(1)).mean()
             loss = loss + ce
             stats["ce"] = ce.detach()
         return loss, stats
+
+    def gen_cpu(self) -> torch.Generator:
+        """A CPU generator seeded from the training noise (multinomial draws on CPU, from the run's one stream)."""
+        seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.gen, device=self.device))
+        return torch.Generator().manual_seed(seed)
+
+    def privacy_count_share(self) -> float:
+        return float(self.cfg.privacy.count_share) if self.disc else 0.0   # data/tabular.py: private_counts
+
+    def privacy_gaps(self) -> list[str]:
+        return ["the table encoding (column types, category lists, the per-column mixtures and the value ranges "
+                "used for clipping) is fitted on the real rows without noise and is stored in the model: it is not "
+                "covered", *super().privacy_gaps()]
+
+    def privacy_covers(self) -> list[str]:
+        return [*super().privacy_covers(), "the category counts that set the conditions' and samples' frequencies "
+                "(Laplace noise, privacy.count_share of epsilon)"]
 
     def state_dict(self) -> dict:
         return {"encoding": _digest(self.data_info["tabular"])}
@@ -314,13 +379,7 @@ class TabularRecipe(Recipe):
         elif condition is not None:
             y = torch.full((n,), int(condition), dtype=torch.long)
         else:   # a random discrete column, then a category at its training frequency
-            col = torch.multinomial(self.col_weights, n, replacement=True, generator=gen)
-            y = torch.empty(n, dtype=torch.long)
-            for j, f in enumerate(self.cond_freq):
-                rows = (col == j).nonzero().squeeze(1)
-                draw = (torch.multinomial(torch.as_tensor(f), len(rows), replacement=True, generator=gen)
-                        if len(rows) else rows)
-                y[rows] = draw + int(self.cond_base[j])
+            y = self._conditions(n, gen)
         force = y if condition is not None else torch.full((n,), -1, dtype=torch.long)
         return {k: v.to(self.device) for k, v in {"z": z, "y": y, "noise": noise, "force": force}.items()}
 

@@ -25,7 +25,8 @@ OUT_OF_SCOPE = (
     "a measurement, not a guarantee (differential privacy is).\n"
     "- Use far from the training data: the model has only seen the data described above.")
 MEMO_KEYS = ("mem_ratio", "mem_median_fake", "mem_median_heldout", "mem_frac_below_p1", "mem_frac_below_p5",
-             "memorisation_max", "memorisation_mean", "memorisation_over_half")
+             "memorisation_max", "memorisation_mean", "memorisation_over_half", "mia_auc", "mia_auc_low",
+             "mia_auc_high")
 
 
 def _fmt(v: Any) -> str:
@@ -38,6 +39,8 @@ def _data_lines(data: dict[str, Any]) -> list[str]:
     """The data facts a reader needs (long per-feature arrays left out)."""
     keep = []
     for k, v in data.items():
+        if k == "privacy":   # its own section
+            continue
         if isinstance(v, (list, dict)) and len(v) > 12:
             keep.append(f"- {k}: ({len(v)} entries)")
         else:
@@ -72,8 +75,23 @@ def _eval_section(evals: list[tuple[str, Any]]) -> list[str]:
             "what a perfect generator would score."]
 
 
+def _table_mia(evals: list[tuple[str, Any]]) -> list[str]:
+    """A tabular evaluation's membership-inference attack (its JSON keeps results by measure, not in metrics)."""
+    for name, doc in reversed(evals):
+        m = doc.get("mia") if isinstance(doc, dict) else None
+        if isinstance(m, dict) and "auc" in m:
+            return [f"From `eval/{name}`: membership-inference AUC {_fmt(m['auc'])} (95% {_fmt(m['auc_low'])}-"
+                    f"{_fmt(m['auc_high'])}; {m.get('n_each')} training vs {m.get('n_each')} held-out rows), by the "
+                    "distance of each real row to its nearest generated row; 0.5 means the samples do not tell "
+                    "training rows from new ones."]
+    return []
+
+
 def _memo_section(evals: list[tuple[str, Any]]) -> list[str]:
     hit = _latest(evals, lambda m: any(k in m for k in MEMO_KEYS))
+    table_mia = _table_mia(evals)
+    if hit is None and table_mia:
+        return table_mia
     if hit is None:
         return ["Not measured. `ganforge eval RUN --metrics memorisation --heldout HELD` compares the distance of "
                 "generated samples to their nearest training example with that of held-out real examples."]
@@ -82,6 +100,22 @@ def _memo_section(evals: list[tuple[str, Any]]) -> list[str]:
     return [f"From `eval/{name}`: " + ", ".join(f"{k} {_fmt(m[k])}" for k in MEMO_KEYS if k in m) + ".",
             "", "mem_ratio is the median nearest-training-example distance of generated samples over that of "
             "held-out real ones: well below 1 means samples sit closer to training examples than new real data does."]
+
+
+def _privacy_section(data: dict[str, Any]) -> list[str]:
+    from ..core.privacy import summary
+    rec = data.get("privacy") or {}
+    out = [summary(rec) + "."]
+    if rec.get("private"):
+        g = lambda k: _fmt(rec.get(k))
+        out += ["", f"- accountant: {rec.get('accountant_name', rec.get('accountant'))}; epsilon spent "
+                    f"{g('epsilon_spent')} of {g('epsilon')} (DP-SGD {g('epsilon_sgd')}, noisy counts "
+                    f"{g('epsilon_counts')}), delta {g('delta')}",
+                f"- noise multiplier {g('noise_multiplier')}, per-example clip norm {g('clip')}, Poisson sample rate "
+                f"{g('sample_rate')}, {rec.get('steps_spent')} private steps",
+                *[f"- covered: {c}" for c in rec.get("covers", [])],
+                *[f"- not covered: {c}" for c in rec.get("not_covered", [])]]
+    return out
 
 
 def _limits(evals: list[tuple[str, Any]], data: dict[str, Any]) -> list[str]:
@@ -133,6 +167,7 @@ def model_card(f: RunFacts, weights: str | None = None) -> str:
         "training data: data augmentation experiments, testing pipelines, illustrations labelled as generated.",
         "", "## Out of scope", "", OUT_OF_SCOPE.format(what=what), "",
         "## Evaluation", "", *_eval_section(f.evals), "",
+        "## Privacy", "", *_privacy_section(data), "",
         "## Memorisation", "", *_memo_section(f.evals), "",
         "## Known limitations", "", *_limits(f.evals, data), "",
         "## Recognising its outputs", "",

@@ -201,6 +201,20 @@ def section_explore(f: RunFacts, most: int = 12) -> str:
     return f"<h2>Explore (newest first)</h2><div class='gallery'>{figs}</div>"
 
 
+def section_privacy(f: RunFacts) -> str:
+    """The run's differential-privacy record: what it spent and with what, what it covers and what it does not."""
+    from ..core.privacy import summary
+    rec = f.data.get("privacy") or {}
+    out = ["<h2>Privacy</h2>", f"<p>{esc(summary(rec))}</p>"]
+    if rec.get("private"):
+        keys = ("epsilon", "epsilon_spent", "epsilon_sgd", "epsilon_counts", "delta", "accountant_name",
+                "noise_multiplier", "clip", "sample_rate", "sampling", "steps_spent", "budget_steps", "planned_steps")
+        out.append(table([(k, _fmt(rec[k])) for k in keys if k in rec]))
+        out += [f"<p>Covered: {esc('; '.join(rec.get('covers', [])))}.</p>",
+                f"<p>Not covered: {esc('; '.join(rec.get('not_covered', [])))}.</p>"]
+    return "".join(out)
+
+
 def section_machine(f: RunFacts) -> str:
     rows = list(f.machine.items()) + list(f.timing.items())
     return "<h2>Machine and time</h2>" + table(rows)
@@ -211,7 +225,7 @@ def render(f: RunFacts) -> str:
     notes = "".join(f"<div class='note'>{esc(n)}</div>" for n in f.notes)
     if f.card:
         notes += f"<p>Model card: <a href='{esc(os.path.basename(f.card))}'>{esc(os.path.basename(f.card))}</a></p>"
-    body = "".join([section_trained(f), section_curves(f), section_eval(f), section_samples(f),
+    body = "".join([section_trained(f), section_privacy(f), section_curves(f), section_eval(f), section_samples(f),
                     section_explore(f), section_machine(f)])
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head>"
