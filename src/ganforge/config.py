@@ -43,7 +43,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     recipe: str = "auto"        # auto (from the data's kind) | gan | tabular | any registered recipe
-    arch: str = "auto"          # auto | dcgan | mlp | any registered architecture (auto: dcgan for images, mlp else)
+    arch: str = "auto"          # auto | dcgan | style | mlp | any registered family (auto: dcgan for images, mlp else)
     z_dim: int = 64             # latent size
     g_width: int = 64           # dcgan: channels of G's last hidden block; mlp: hidden units
     d_width: int = 64           # dcgan: channels of D's first block; mlp: hidden units
@@ -59,6 +59,8 @@ class ModelConfig:
     g_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, ReLU) after each of G's hidden blocks
     d_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, LeakyReLU) after each of D's down-samplings
     attention: int = 0          # SAGAN self-attention in G and D at the feature map of this side (16: 16x16); 0 = off
+    map_layers: int = 4         # style: layers of the mapping network z -> w (StyleGAN and StyleGAN2 use 8)
+    style_mix: float = 0.9      # style: probability of style mixing regularisation per training batch; 0 = off
 
 
 @dataclass
@@ -383,7 +385,7 @@ def choices() -> dict[str, list[str]]:
 
 
 _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_speed", "eval.n",
-             "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
+             "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "model.map_layers", "optim.n_critic",
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
                  "train.threads", "data.size", "data.limit", "data.workers", "optim.clip_grad", "optim.g_lr",
@@ -410,6 +412,8 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{key} must not be negative, got {get(cfg, key)}")
     if cfg.data.channels not in (0, 1, 3):
         raise ConfigError(f"data.channels must be 0 (infer), 1 or 3, got {cfg.data.channels}")
+    if not 0.0 <= cfg.model.style_mix <= 1.0:
+        raise ConfigError(f"model.style_mix must be in [0, 1], got {cfg.model.style_mix}")
     if not 0.0 <= cfg.optim.lr_decay <= 1.0:
         raise ConfigError(f"optim.lr_decay must be in [0, 1], got {cfg.optim.lr_decay}")
     for key in ("optim.topk", "optim.topk_gamma"):
