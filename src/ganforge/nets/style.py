@@ -49,10 +49,11 @@ class StyleGenerator(nn.Module):
         s0, k = check_image_shape(shape)
         self.shape, self.z_dim, self.num_classes, self.w_dim = tuple(shape), z_dim, num_classes, z_dim
         self.style_mix = style_mix
-        self.embed = EqLinear(num_classes, z_dim) if num_classes > 0 else None   # one-hot label -> embedding
         in_dim = z_dim * (2 if num_classes > 0 else 1)
+        # registered first: explore's directions tool takes the first linear layer's output by default
         self.mapping_net = nn.Sequential(*[EqLinear(in_dim if i == 0 else z_dim, z_dim, lr_mul=MAP_LR_MUL, act=True)
                                            for i in range(map_layers)])
+        self.embed = EqLinear(num_classes, z_dim) if num_classes > 0 else None   # one-hot label -> embedding
         self.register_buffer("w_avg", torch.zeros(z_dim))
         widths = _widths(width, k)
         sides = [s0 * 2 ** j for j in range(k + 1)]
