@@ -74,6 +74,7 @@ class RegConfig:
     r1: float = 0.0             # R1 zero-centred penalty on real data (Mescheder et al. 2018); 0 = off
     r2: float = 0.0             # R2 zero-centred penalty on generated data; 0 = off
     interval: int = 16          # lazy regularisation: penalties every k steps, scaled by k
+    pl: float = 0.0             # path-length regularisation of G (StyleGAN2 uses 2; model.arch=style only); 0 = off
     label_smooth: float = 0.0   # one-sided label smoothing: real target 1 - s (Salimans et al. 2016)
     inst_noise: float = 0.0     # instance noise std at step 0 (Sonderby et al. 2017); 0 = off
     inst_noise_steps: int = 0   # steps over which the noise decays linearly to 0 (0 = never decays)
@@ -389,7 +390,7 @@ _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
                  "train.threads", "data.size", "data.limit", "data.workers", "optim.clip_grad", "optim.g_lr",
-                 "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2",
+                 "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2", "reg.pl",
                  "reg.label_smooth", "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries",
                  "train.collapse_every", "model.attention"]
 

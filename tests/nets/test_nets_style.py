@@ -226,3 +226,39 @@ def test_conditional_run_with_augmentation_exports_to_onnx(tmp_path):
     out = sess.run(None, {k: inputs[k].numpy() for k in ("z", "y")})[0]
     assert out.shape == ref.shape == (5, 1, 8, 8)
     assert abs(out - ref).max() < 1e-4
+
+
+# ---------------------------------------------------------------------------------------- path length
+
+def test_path_length_penalty_scales_with_the_jacobian():
+    from ganforge.losses.regularizers import path_length_penalty
+    torch.manual_seed(0)
+    m = torch.randn(2, 6, 64, requires_grad=True)                         # w (N, 2, 6) -> 8x8 image, linear
+    w = torch.randn(5, 2, 6, requires_grad=True)
+    scales = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])[:, None, None, None]  # sample i's Jacobian times i + 1
+    out = {}
+    for k in (1.0, 3.0):
+        x = k * scales * torch.einsum("nld,ldp->np", w, m).view(5, 1, 8, 8)
+        pen, mean = path_length_penalty(x, w, torch.zeros([]), decay=1.0, generator=torch.Generator().manual_seed(1))
+        out[k] = (pen, mean)
+    assert out[1.0][0] > 0                                                # unequal lengths are penalised
+    torch.testing.assert_close(out[3.0][1], 3 * out[1.0][1])              # lengths scale with the Jacobian
+    torch.testing.assert_close(out[3.0][0], 9 * out[1.0][0])
+    (g,) = torch.autograd.grad(out[1.0][0], m)                            # the penalty trains the map
+    assert g.abs().max() > 0
+
+
+def test_path_length_regularisation_trains_and_resumes_exactly(tmp_path):
+    sets = SETS + ["reg.pl=2", "reg.interval=4"]
+    straight = api.train("digits", out=str(tmp_path / "a"), steps=16, overrides=sets, progress=False)
+    part = api.train("digits", out=str(tmp_path / "b"), steps=10, overrides=sets, progress=False)
+    api.resume(part.run_dir, steps=16, progress=False)
+    (a, meta), (b, meta_b) = ckpt.load(straight.run_dir), ckpt.load(part.run_dir)
+    assert [k for k in a if k.startswith(("net.", "opt.")) and not torch.equal(a[k], b[k])] == []
+    assert meta["recipe_state"]["pl_mean"] > 0 and meta["recipe_state"] == meta_b["recipe_state"]
+
+
+def test_path_length_needs_a_w_space(tmp_path):
+    with pytest.raises(ConfigError, match="reg.pl"):
+        api.train("digits", out=str(tmp_path / "r"), steps=1, progress=False,
+                  overrides=["model.arch=dcgan", "model.z_dim=8", "model.g_width=4", "model.d_width=4", "reg.pl=2"])
