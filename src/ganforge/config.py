@@ -43,7 +43,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     recipe: str = "auto"        # auto (from the data's kind) | gan | tabular | any registered recipe
-    arch: str = "auto"          # auto | dcgan | mlp | any registered architecture (auto: dcgan for images, mlp else)
+    arch: str = "auto"          # auto | dcgan | style | mlp | any registered family (auto: dcgan for images, mlp else)
     z_dim: int = 64             # latent size
     g_width: int = 64           # dcgan: channels of G's last hidden block; mlp: hidden units
     d_width: int = 64           # dcgan: channels of D's first block; mlp: hidden units
@@ -59,6 +59,8 @@ class ModelConfig:
     g_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, ReLU) after each of G's hidden blocks
     d_convs: int = 0            # dcgan: extra 3x3 convolutions (+ norm, LeakyReLU) after each of D's down-samplings
     attention: int = 0          # SAGAN self-attention in G and D at the feature map of this side (16: 16x16); 0 = off
+    map_layers: int = 4         # style: layers of the mapping network z -> w (StyleGAN and StyleGAN2 use 8)
+    style_mix: float = 0.9      # style: probability of style mixing regularisation per training batch; 0 = off
 
 
 @dataclass
@@ -72,6 +74,7 @@ class RegConfig:
     r1: float = 0.0             # R1 zero-centred penalty on real data (Mescheder et al. 2018); 0 = off
     r2: float = 0.0             # R2 zero-centred penalty on generated data; 0 = off
     interval: int = 16          # lazy regularisation: penalties every k steps, scaled by k
+    pl: float = 0.0             # path-length regularisation of G (StyleGAN2 uses 2; model.arch=style only); 0 = off
     label_smooth: float = 0.0   # one-sided label smoothing: real target 1 - s (Salimans et al. 2016)
     inst_noise: float = 0.0     # instance noise std at step 0 (Sonderby et al. 2017); 0 = off
     inst_noise_steps: int = 0   # steps over which the noise decays linearly to 0 (0 = never decays)
@@ -409,11 +412,11 @@ def choices() -> dict[str, list[str]]:
 
 
 _POSITIVE = ["model.pack", "reg.interval", "augment.ada_interval", "augment.ada_speed", "eval.n",
-             "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "optim.n_critic",
+             "model.z_dim", "model.g_width", "model.d_width", "model.mlp_layers", "model.map_layers", "optim.n_critic",
              "train.batch", "train.log_every", "train.keep_ckpts", "train.n_grid", "data.n_points"]
 _NON_NEGATIVE = ["train.steps", "train.sample_every", "train.ckpt_every", "train.ema_warmup",
                  "train.threads", "data.size", "data.limit", "data.workers", "optim.clip_grad", "optim.g_lr",
-                 "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2",
+                 "optim.d_lr", "model.mbstd", "model.g_convs", "model.d_convs", "reg.gp", "reg.r1", "reg.r2", "reg.pl",
                  "reg.label_smooth", "reg.inst_noise", "reg.inst_noise_steps", "eval.every", "train.nan_retries",
                  "train.collapse_every", "model.attention"]
 
@@ -436,6 +439,8 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{key} must not be negative, got {get(cfg, key)}")
     if cfg.data.channels not in (0, 1, 3):
         raise ConfigError(f"data.channels must be 0 (infer), 1 or 3, got {cfg.data.channels}")
+    if not 0.0 <= cfg.model.style_mix <= 1.0:
+        raise ConfigError(f"model.style_mix must be in [0, 1], got {cfg.model.style_mix}")
     if not 0.0 <= cfg.optim.lr_decay <= 1.0:
         raise ConfigError(f"optim.lr_decay must be in [0, 1], got {cfg.optim.lr_decay}")
     for key in ("optim.topk", "optim.topk_gamma"):

@@ -7,6 +7,8 @@ augmented and packed), so a penalty constrains the function D really computes.
   fake (Gulrajani et al. 2017, "Improved training of Wasserstein GANs").
 - ``zero_centred_penalty``: gamma/2 * E[||grad D(x)||^2]; on real data it is R1, on generated data
   R2 (Mescheder et al. 2018, "Which training methods for GANs do actually converge?").
+- ``path_length_penalty``: E[(||J_w^T u||_2 - a)^2] with u an image-shaped N(0, I) / sqrt(H * W) and a a
+  running mean of the lengths (Karras et al. 2020, StyleGAN2, eq. 4), for generators with a W space.
 - ``lazy_scale``: a penalty evaluated only every k steps is multiplied by k so its average pull
   matches the every-step form (Karras et al. 2020, StyleGAN2, "lazy regularisation").
 - ``smoothed_d_loss``: one-sided label smoothing, real target 1 - s (Salimans et al. 2016).
@@ -15,6 +17,7 @@ augmented and packed), so a penalty constrains the function D really computes.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -55,6 +58,18 @@ def gradient_penalty(D: DFn, real: Tensor, fake: Tensor, y: Tensor | None = None
 def zero_centred_penalty(D: DFn, x: Tensor, y: Tensor | None = None, gamma: float = 1.0) -> Tensor:
     """gamma/2 * E[||grad D(x)||^2]: R1 when x is real, R2 when x is generated."""
     return 0.5 * gamma * input_gradients(D, x, y).square().sum(dim=1).mean()
+
+
+def path_length_penalty(x: Tensor, w: Tensor, pl_mean: Tensor, decay: float = 0.01,
+                        generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """(penalty, new running mean). ``x`` (N, C, H, W) must be computed from ``w`` (N, num_ws, w_dim) with its
+    graph kept; ``pl_mean`` is the running mean of the lengths so far (a scalar tensor, 0 at the start), moved
+    toward this batch's mean by ``decay`` before the penalty is taken, as StyleGAN2 does."""
+    u = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) / math.sqrt(x.shape[2] * x.shape[3])
+    (grad,) = torch.autograd.grad((x * u).sum(), w, create_graph=True)       # (N, num_ws, w_dim)
+    lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()                     # (N,)
+    mean = pl_mean.lerp(lengths.detach().mean(), decay)
+    return (lengths - mean).square().mean(), mean
 
 
 def lazy_scale(penalty: Tensor, interval: int) -> Tensor:
@@ -102,5 +117,6 @@ def add_noise(x: Tensor, std: float, generator: torch.Generator | None = None) -
     return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-__all__ = ["input_gradients", "gradient_penalty", "zero_centred_penalty", "lazy_scale", "smoothed_d_loss",
+__all__ = ["input_gradients", "gradient_penalty", "zero_centred_penalty", "path_length_penalty",
+           "lazy_scale", "smoothed_d_loss",
            "check_label_smoothing", "instance_noise_std", "add_noise", "SMOOTHABLE"]

@@ -2,7 +2,7 @@
 
 ``shape`` is one example's shape without the batch axis: (C, H, W) for images, (D,) for vectors.
 ``model.arch = auto`` picks the family that fits the shape most eagerly: DCGAN for images, the MLP
-for vectors.
+for vectors. ``style`` (style.py) is the StyleGAN2-class image family, chosen by name.
 
 Generators: ``G(z, y=None) -> x`` with attributes ``z_dim`` and ``num_classes`` (0 when
 unconditional). Discriminators: ``D(x, y=None) -> raw scores (N,)`` with attributes ``in_shape``,
@@ -27,10 +27,12 @@ from .arch import Arch, register_arch
 from .dcgan import DCGANDiscriminator, DCGANGenerator, check_image_shape, valid_sizes
 from .layers import CondBatchNorm, MinibatchStdDev, ProjectionHead, check_choice
 from .mlp import MLPDiscriminator, MLPGenerator
+from .style import StyleDiscriminator, StyleGenerator
 
 __all__ = ["build_generator", "build_discriminator", "param_count", "resolve_arch", "valid_sizes",
            "check_image_shape", "MinibatchStdDev", "CondBatchNorm", "ProjectionHead", "Arch", "register_arch",
-           "ARCHS", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator", "MLPDiscriminator"]
+           "ARCHS", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator", "MLPDiscriminator",
+           "StyleGenerator", "StyleDiscriminator"]
 
 
 def resolve_arch(cfg: ModelConfig, shape: tuple[int, ...]) -> str:

@@ -4,7 +4,8 @@ D phase: D learns to score real examples above G's samples (plus the WGAN gradie
 reg.gp > 0). G phase (every n_critic-th step): G learns to raise D's score of its samples (with
 optim.topk < 1, of the share D already scores highest; with a relativistic loss, relative to D's
 score of a real batch). D_reg
-phase (every reg.interval steps, when reg.r1 or reg.r2 > 0): the lazy R1/R2 penalties. G_ema, an
+phase (every reg.interval steps, when reg.r1 or reg.r2 > 0): the lazy R1/R2 penalties. G_reg phase (every
+reg.interval steps, when reg.pl > 0, for a G with a W space): StyleGAN2's path-length penalty. G_ema, an
 exponential moving average of G, draws the samples users see. Augmentation, instance noise and
 packing of D's inputs live in gan_options.py.
 """
@@ -18,7 +19,7 @@ from torch import nn
 
 from ..core.errors import ConfigError
 from ..losses import g_loss, is_relativistic
-from ..losses.regularizers import gradient_penalty, lazy_scale, zero_centred_penalty
+from ..losses.regularizers import gradient_penalty, lazy_scale, path_length_penalty, zero_centred_penalty
 from ..nets import build_discriminator, build_generator
 from .base import Batch, ExportSpec, OptimSpec, Phase, Recipe, check_psi, frozen_stats, register_recipe
 from .dscore import score_real_fake
@@ -50,6 +51,10 @@ class GANRecipe(Recipe):
         G_ema.load_state_dict(G.state_dict())
         G_ema.eval().requires_grad_(False)
         self.nets = {"G": G, "D": D, "G_ema": G_ema}
+        if cfg.reg.pl > 0 and getattr(G, "latent_space", "z") != "w":
+            raise ConfigError("reg.pl (path-length regularisation) needs a generator with a W space: "
+                              "set model.arch=style or reg.pl=0")
+        self.pl_mean = torch.zeros([], device=device)  # running mean of the path lengths (reg.pl)
         self.options = GANOptions(cfg, data_info, device)
         self._shared: tuple[torch.Tensor, torch.Tensor | None] | None = None  # optim.share_fakes
 
@@ -64,7 +69,9 @@ class GANRecipe(Recipe):
         reg = [Phase("D_reg", "D", ("D",), self.d_reg_step, interval=self.cfg.reg.interval, reads_real=True)]
         return (reg if self.options.lazy else []) + [
             Phase("D", "D", ("D",), self.d_step, reads_real=True),
-            Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)]
+            Phase("G", "G", ("G",), self.g_step, interval=self.cfg.optim.n_critic)] + (
+            [Phase("G_reg", "G", ("G",), self.g_reg_step, interval=self.cfg.reg.interval)] if self.cfg.reg.pl > 0
+            else [])
 
     def g_trains(self, step: int) -> bool:
         """Whether the G phase runs at ``step`` (its interval is optim.n_critic)."""
@@ -74,10 +81,13 @@ class GANRecipe(Recipe):
         self.options.after_step(step, stats, self.nets, self.g_trains(step))
 
     def state_dict(self) -> dict:
-        return self.options.state_dict()
+        state = self.options.state_dict()
+        return {**state, "pl_mean": float(self.pl_mean)} if self.cfg.reg.pl > 0 else state
 
     def load_state_dict(self, state: dict) -> None:
         self.options.load_state_dict(state)
+        if "pl_mean" in state:
+            self.pl_mean = torch.tensor(state["pl_mean"], device=self.device)
 
     def real_x(self, batch: Batch) -> torch.Tensor:
         """A batch's real examples in the space G writes to (a recipe may transform them, e.g. waveforms
@@ -151,6 +161,14 @@ class GANRecipe(Recipe):
             terms["loss_D_r2"] = zero_centred_penalty(D, o.d_input(fake, step, self.gen), y_fake, reg.r2)
         loss = lazy_scale(sum(terms.values()), reg.interval)
         return loss, {k: v.detach() for k, v in terms.items()}
+
+    def g_reg_step(self, batch: Batch, step: int):
+        """Lazy path-length penalty on half a batch (StyleGAN2's shrink), one w per layer, no style mixing."""
+        G, reg = self.nets["G"], self.cfg.reg
+        z, y = self._latents(max(1, batch.x.shape[0] // 2))
+        w = G.mapping(z, y).unsqueeze(1).repeat(1, G.num_ws, 1)               # (B/2, num_ws, w_dim)
+        pen, self.pl_mean = path_length_penalty(G.synthesis(w), w, self.pl_mean, generator=self.gen)
+        return lazy_scale(pen * reg.pl, reg.interval), {"loss_G_pl": pen.detach(), "pl_mean": self.pl_mean}
 
     def g_step(self, batch: Batch, step: int):
         G, D = self.nets["G"], self.nets["D"]
