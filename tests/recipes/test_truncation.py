@@ -84,3 +84,17 @@ def test_runs_without_latents_refuse(tmp_path, tiny):
     g = ganforge.load(res.run_dir)
     with pytest.raises(ConfigError, match="truncation"):
         g.sample(2, truncation=0.5)
+
+
+def test_style_generators_truncate_in_w(tmp_path):
+    res = ganforge.train("digits", steps=3, out=str(tmp_path / "s"), progress=False,
+                         overrides=["model.arch=style", "model.z_dim=8", "model.g_width=8", "model.d_width=8",
+                                    "train.batch=8", "train.sample_every=0"])
+    g = ganforge.load(res.run_dir)
+    _, inputs = g.recipe.sample(seeds=[1, 2, 3], conditions={"truncation": 0.5})
+    assert inputs["psi"] == 0.5 and torch.equal(inputs["z"], g.recipe.sample_inputs(seeds=[1, 2, 3])["z"])
+    at_mean = g.sample(seeds=[1, 2, 3], truncation=0.0)
+    assert torch.allclose(at_mean[0], at_mean[1]) and torch.allclose(at_mean[0], at_mean[2])
+    G = g.recipe.nets[g.recipe.sampler_net()]
+    w = G.mapping(g.recipe.sample_inputs(seeds=[1])["z"])
+    assert torch.allclose(g.sample(seeds=[1], truncation=0.5), G.synthesis(G.w_avg.lerp(w, 0.5)), atol=1e-6)
