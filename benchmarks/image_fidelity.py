@@ -14,8 +14,8 @@ samples' nearest-training-image distances with the held-out images' (mem_ratio a
 mem_frac_below_p5 about 0.05).
 - mnist-dcgan: preset `mnist` (DCGAN, spectral-norm D) for 15,000 steps; mnist-style: the same with
   model.arch=style (mapping network, modulated convolutions, residual D; nets/style.py).
-- faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces,
-  DiffAugment + ADA) and `photos` (64x64 colour crops) with their own steps.
+- faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces) and
+  `photos` (64x64 colour crops) with their own steps (5,000).
 - textbook: the DCGAN of Radford et al. 2016 as tutorials train it (benchmarks/textbook_dcgan.py: 64x64 inputs,
   batch 64, Adam 2e-4 / beta1 0.5, BCE, batch norm in G and D), 10 epochs over the same 10,000 MNIST images; its
   samples are resized to 28x28 and measured the same way (no truncation: psi 1 only).
