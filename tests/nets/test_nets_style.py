@@ -193,12 +193,12 @@ SETS = ["model.arch=style", "model.z_dim=8", "model.g_width=4", "model.d_width=4
 
 
 def test_train_save_resume_exactly_and_sample(tmp_path):
-    straight = api.train("digits", out=str(tmp_path / "a"), steps=100, overrides=SETS, progress=False)
-    part = api.train("digits", out=str(tmp_path / "b"), steps=60, overrides=SETS, progress=False)
-    api.resume(part.run_dir, steps=100, progress=False)
+    straight = api.train("digits", out=str(tmp_path / "a"), steps=24, overrides=SETS, progress=False)
+    part = api.train("digits", out=str(tmp_path / "b"), steps=14, overrides=SETS, progress=False)
+    api.resume(part.run_dir, steps=24, progress=False)
     a, meta = ckpt.load(straight.run_dir)
     b, _ = ckpt.load(part.run_dir)
-    assert meta["step"] == 100
+    assert meta["step"] == 24
     assert "net.G.w_avg" in a and "net.G_ema.w_avg" in a and a["net.G.w_avg"].abs().max() > 0
     torch.testing.assert_close(a["net.G_ema.w_avg"], a["net.G.w_avg"])     # EMA copies the buffer
     assert [k for k in a if k.startswith(("net.", "opt.")) and not torch.equal(a[k], b[k])] == []
@@ -249,10 +249,10 @@ def test_path_length_penalty_scales_with_the_jacobian():
 
 
 def test_path_length_regularisation_trains_and_resumes_exactly(tmp_path):
-    sets = SETS + ["reg.pl=2", "reg.interval=4"]
-    straight = api.train("digits", out=str(tmp_path / "a"), steps=16, overrides=sets, progress=False)
-    part = api.train("digits", out=str(tmp_path / "b"), steps=10, overrides=sets, progress=False)
-    api.resume(part.run_dir, steps=16, progress=False)
+    sets = SETS + ["reg.pl=2", "reg.interval=2"]
+    straight = api.train("digits", out=str(tmp_path / "a"), steps=8, overrides=sets, progress=False)
+    part = api.train("digits", out=str(tmp_path / "b"), steps=5, overrides=sets, progress=False)
+    api.resume(part.run_dir, steps=8, progress=False)
     (a, meta), (b, meta_b) = ckpt.load(straight.run_dir), ckpt.load(part.run_dir)
     assert [k for k in a if k.startswith(("net.", "opt.")) and not torch.equal(a[k], b[k])] == []
     assert meta["recipe_state"]["pl_mean"] > 0 and meta["recipe_state"] == meta_b["recipe_state"]
