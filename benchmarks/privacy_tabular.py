@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _doc  # noqa: E402
 from _doc import footer, load_rows, mean_sd, provenance, store_rows, write_section  # noqa: E402
-from tabular_vs_ctgan import TARGETS, discrete_of, load, split  # noqa: E402
+from tabular_vs_ctgan import table_parts  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "privacy_tabular.json")
@@ -53,11 +53,7 @@ def fit(train, disc, target, arm: str, epochs: int, batch: int, seed: int):
 def run_one(name: str, arm: str, seed: int, epochs: int, batch: int) -> dict:
     from ganforge.metrics.tabular import mia, quality, tstr
     torch.set_num_threads(1)
-    df = load(name)
-    target = TARGETS[name]
-    train, test = split(df, target)
-    disc = discrete_of(df, target)
-    types = {c: ("categorical" if c in disc else "continuous") for c in df.columns}
+    target, train, test, disc, types = table_parts(name)
     t0, c0 = time.perf_counter(), time.process_time()
     model, info = fit(train, disc, target, arm, epochs, batch, seed)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -55,6 +55,15 @@ def split(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tr.reset_index(drop=True), te.reset_index(drop=True)
 
 
+def table_parts(name: str) -> tuple[str, pd.DataFrame, pd.DataFrame, list[str], dict[str, str]]:
+    """(target column, train rows, test rows, discrete columns, column types) of a data set, as every arm splits it."""
+    df = load(name)
+    target = TARGETS[name]
+    train, test = split(df, target)
+    disc = discrete_of(df, target)
+    return target, train, test, disc, {c: ("categorical" if c in disc else "continuous") for c in df.columns}
+
+
 def discrete_of(df: pd.DataFrame, target: str) -> list[str]:
     return sorted(set([c for c in df.columns if df[c].dtype == object] + [target]), key=list(df.columns).index)
 
@@ -92,11 +101,7 @@ def warm_up(models: str) -> None:
 def run_one(name: str, model: str, seed: int, epochs: int, batch: int) -> dict:
     from ganforge.metrics.tabular import dcr, quality, tstr
     torch.set_num_threads(1)
-    df = load(name)
-    target = TARGETS[name]
-    train, test = split(df, target)
-    disc = discrete_of(df, target)
-    types = {c: ("categorical" if c in disc else "continuous") for c in df.columns}
+    target, train, test, disc, types = table_parts(name)
     used = matched(len(train), batch) if model.startswith("ganforge") or model == "ctgan-matched" else (batch, 10)
     t0, c0 = time.perf_counter(), time.process_time()
     if model == "real":
