@@ -67,6 +67,7 @@ def one(arm: str, seed: int, steps: int | None, threads: int, extra: list[str]) 
     torch.set_num_threads(threads)
     preset, arm_steps, sets, held = ARMS[arm]
     steps = steps or arm_steps
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         if arm == "textbook":
             from textbook_dcgan import train_textbook
@@ -77,7 +78,8 @@ def one(arm: str, seed: int, steps: int | None, threads: int, extra: list[str]) 
             wall = time.perf_counter() - t0
             ev = evaluation.evaluate_files("mnist", samples, metrics="fd,pr,dc")
             return {"arm": arm, "seed": seed, "steps": steps_done, "settings": sets, "train_wall_s": round(wall, 1),
-                    "threads": threads, "metrics": ev["metrics"], "by_truncation": [],
+                    "threads": threads, "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+                    "metrics": ev["metrics"], "by_truncation": [],
                     "protocol": {k: v for k, v in ev["protocol"].items() if k != "generated"}}
         else:
             import ganforge
@@ -87,7 +89,8 @@ def one(arm: str, seed: int, steps: int | None, threads: int, extra: list[str]) 
             wall, run_dir, steps_done = time.perf_counter() - t0, res.run_dir, res.step
         out = _measure(run_dir, held, tmp, LEVELS)
     return {"arm": arm, "seed": seed, "steps": steps_done, "settings": [f"preset={preset}"] + sets,
-            "train_wall_s": round(wall, 1), "threads": threads, **out}
+            "train_wall_s": round(wall, 1), "threads": threads, "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+            **out}
 
 
 def _cell(rows: list[dict], key: str, psi: float = 1.0) -> str:
@@ -97,13 +100,16 @@ def _cell(rows: list[dict], key: str, psi: float = 1.0) -> str:
 
 
 def _main_table(rows: list[dict]) -> list[str]:
-    head = ["arm", "seeds", "steps", "train min"] + [f"{k} (floor)" for k in KEYS] + ["mem_ratio", "below p5"]
+    head = ["arm", "seeds", "steps", "threads", "train min", "load avg"] + [f"{k} (floor)" for k in KEYS] + \
+        ["mem_ratio", "below p5"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for arm in ARMS:
         mine = [r for r in rows if r["arm"] == arm]
         if not mine:
             continue
-        cells = [arm, str(len(mine)), str(mine[0]["steps"]), _ms([r["train_wall_s"] / 60 for r in mine], ".1f")]
+        loads = [x for r in mine for x in r.get("load", [])]
+        cells = [arm, str(len(mine)), str(mine[0]["steps"]), ",".join(sorted({str(r["threads"]) for r in mine})),
+                 _ms([r["train_wall_s"] / 60 for r in mine], ".1f"), f"{max(loads):.1f}" if loads else "-"]
         cells += [f"{_cell(mine, k)} ({_ms([r['metrics'].get(k + '_floor') for r in mine])})" for k in KEYS]
         cells += [_ms([r["metrics"].get(k) for r in mine]) for k in ("mem_ratio", "mem_frac_below_p5")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -128,7 +134,11 @@ def render(path: str = RESULTS) -> None:
         return
     goals = ", ".join(f"{k} {v}" for k, v in GOALS.items())
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\nMean ± sample std over seeds (psi 1 in "
-            f"the first table). MNIST goals: {goals}.\n\n" + "\n".join(_main_table(rows))
+            f"the first table). MNIST goals: {goals}. Train minutes are the wall time of the whole training call with "
+            "the torch threads shown; 'load avg' is the highest 1-minute load average seen at the start or end of "
+            "the arm's runs ('-': not recorded), a load above the 2 cores means other jobs shared them and the "
+            "time is pessimistic.\n\n" + "\n".join(_main_table(rows))
+            + "".join(f"\n\n{r['arm']} seed {r['seed']}: {r['note']}" for r in rows if r.get("note"))
             + "\n\nBy truncation psi (same latents at every level):\n\n" + "\n".join(_truncation_table(rows))
             + "\n\n" + footer(rows))
     write_section("image-fidelity", "Image fidelity: precision, recall, density and coverage by truncation", body,
