@@ -70,6 +70,7 @@ def test_dry_run_prints_resolved_config(tmp_path):
     assert r.returncode == 0, r.stderr
     cfg = json.loads(r.stdout)
     assert cfg["train"]["steps"] == 9 and cfg["optim"]["d_lr"] == 0.0004
+    assert "why" not in cfg and "# preset digits: an MLP" in r.stderr   # the preset's reasons, on stderr
     assert not (tmp_path / "runs").exists()
 
 

@@ -11,6 +11,13 @@ def test_presets_resolve_and_validate():
         assert C.from_dict(cfg.to_dict()) == cfg  # JSON round trip is exact
 
 
+def test_preset_reasons_are_not_settings():
+    assert "R1" in C.preset_why("mnist") and C.preset_why("no-such-preset") == ""
+    assert C.resolve("mnist").to_dict().get("why") is None
+    with pytest.raises(ConfigError, match="unknown --set section 'why'"):   # only a preset may give reasons
+        C.resolve("digits", {"why": "because"})
+
+
 def test_set_overrides_are_typed():
     cfg = C.resolve("digits", C.parse_set(["optim.d_lr=4e-4", "steps=12", "optim.g_betas=0.0,0.9",
                                            "model.conditional=true"]))

@@ -161,6 +161,7 @@ def build_parser(with_recipes: bool = False) -> argparse.ArgumentParser:
 
 def cmd_train(a) -> int:
     from . import api
+    from . import config as C
     from .config import parse_set
     from .core import dist
     if a.nproc and a.nproc > 1 and not a.dry_run and "LOCAL_RANK" not in os.environ:  # start the ranks
@@ -184,6 +185,8 @@ def cmd_train(a) -> int:
         if a.dry_run:
             cfg, derived, why = api.plan(a.preset, data=a.data, steps=a.steps, seed=a.seed, overrides=overrides)
             print(cfg.to_json())
+            if C.preset_why(cfg.preset):
+                print(f"# preset {cfg.preset}: {C.preset_why(cfg.preset)}", file=sys.stderr)
             for d in derived:
                 print(f"# {d.key} = {json.dumps(d.value)}: {d.why}", file=sys.stderr)
             if why:

@@ -292,6 +292,8 @@ def apply_dict(cfg: Config, overrides: dict[str, Any], where: str = "config", ex
         if key == "preset":
             cfg.preset = _coerce(value, str, "preset")
             continue
+        if key == "why" and not explicit:   # a preset's reasons for its values (--dry-run shows them)
+            continue
         typ = _section_type(key)
         if typ is None:
             raise ConfigError(f"unknown {where} section '{key}'" + _suggest(key, _section_names() + ["preset"]))
@@ -368,6 +370,11 @@ def from_dict(d: dict[str, Any]) -> Config:
 def preset(name: str) -> dict[str, Any]:
     """A preset's override dict (a copy)."""
     return json.loads(json.dumps(PRESETS.get(name)))
+
+
+def preset_why(name: str) -> str:
+    """Why a preset has the values it has ("" when it does not say): measured choices, with their source."""
+    return str(PRESETS.get(name).get("why", "")) if name in PRESETS else ""
 
 
 def resolve(name_or_file: str, overrides: dict[str, Any] | None = None) -> Config:

@@ -11,6 +11,8 @@ from ..core.registry import PRESETS
 GAN_PRESETS: dict[str, dict[str, Any]] = {
     # 8x8 digits: a one-layer DCGAN is too shallow at this size, an MLP on the 64 pixels learns better
     "digits": {
+        "why": "an MLP (a one-layer DCGAN is too shallow at 8x8); lazy R1 on top of D's spectral norm: FD 12.7 "
+               "against 21.5 without over 5 and 4 seeds (docs/stability.md)",
         "data": {"source": "digits"},
         "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "mlp_layers": 3},
         # lazy R1 on top of D's spectral norm: FD 12.7 against 21.5 without, 5 and 4 seeds (docs/stability.md)
@@ -22,10 +24,11 @@ GAN_PRESETS: dict[str, dict[str, Any]] = {
         "model": {"arch": "mlp", "z_dim": 32, "g_width": 256, "d_width": 256, "conditional": True},
         "train": {"steps": 4000, "batch": 64},
     },
-    # rates 1e-3 without momentum (Adam beta1 0) and lazy R1 on D, as the toy presets: on tuning seed 0
-    # (benchmarks/results/image_fidelity_tuning.json) FD 36.7 after 3,000 steps against 120 with the DCGAN rates
-    # (2e-4, beta1 0.5); hinge loss, TTUR (1e-4 / 4e-4), conditioning and EMA 0.99 did not come close
     "mnist": {
+        "why": "rates 1e-3 with Adam beta1 0 and lazy R1 on D: on tuning seed 0 FD 36.7 after 3,000 steps against "
+               "120 with the DCGAN rates (2e-4, beta1 0.5), where hinge loss, TTUR, class conditioning and EMA "
+               "0.99 did not come close (benchmarks/results/image_fidelity_tuning.json); 15,000 steps fit the "
+               "15-minute goal on 2 cores (docs/benchmarks.md, image-fidelity)",
         "data": {"source": "mnist"},
         "model": {"z_dim": 64, "g_width": 32, "d_width": 32},
         "reg": {"r1": 1.0, "interval": 4},
@@ -63,10 +66,11 @@ GAN_PRESETS: dict[str, dict[str, Any]] = {
         # 48,000 steps (16.2 min by a 2-thread probe, Intel Xeon), EMA over ~100 steps (docs/stability.md)
         "train": {"steps": 48000, "batch": 64, "ema_beta": 0.99},
     },
-    # 100 LFW faces (scikit-image) at 32x32: 80 train, 20 held out as unseen real faces. No augmentation: on
-    # tuning seed 0 (benchmarks/image_fidelity.py) DiffAugment + ADA gave FD 4.21 against 3.34 without (floor 3.08)
-    # and more samples closer to a training face than any held-out face is (33% against 20%)
+    # 100 LFW faces (scikit-image) at 32x32: 80 train, 20 held out as unseen real faces
     "faces": {
+        "why": "no augmentation: on tuning seed 0 (benchmarks/image_fidelity.py) DiffAugment + ADA gave FD 4.21 "
+               "against 3.34 without (floor 3.08) and more samples closer to a training face than any held-out "
+               "face is (33% against 20%)",
         "data": {"source": "faces", "size": 32, "resize": "resize", "limit": 80},
         "train": {"steps": 5000, "batch": 32},
     },
@@ -78,6 +82,9 @@ GAN_PRESETS: dict[str, dict[str, Any]] = {
         "train": {"steps": 5000, "batch": 32},
     },
     "folder": {
+        "why": "32x32, DCGAN rates, no augmentation: on 80 faces DiffAugment + ADA gave FD 4.21 against 3.34 "
+               "without (preset faces), and on 1% to 100% of MNIST ADA was within 1-6% of none (docs/benchmarks.md, "
+               "small-data); not tuned further",
         "data": {"source": "folder", "size": 32, "resize": "resize"},
         "train": {"steps": 5000},
     },
