@@ -14,6 +14,8 @@ Protocol (written to docs/benchmarks.md, section `small-data`):
   (``ganforge.metrics.protocol.evaluate_arrays``). N = half the real set (898 digits, 5,000 MNIST).
 - Copy reference: the same FD for N images drawn with replacement from the training subset itself,
   what a generator that reproduced its training images exactly would score.
+- The MNIST rows were measured with the `mnist` preset at the DCGAN rates (Adam 2e-4, beta1 0.5, no R1),
+  before it took its tuned rates; ``--set`` each of benchmarks/_doc.py's DCGAN_RATES to re-run them as recorded.
 - Per-run results are kept in benchmarks/results/small_data.json (re-runs replace entries with the
   same data, size, steps, arm and seed), so arms, seeds and run lengths can be added one at a time;
   each run length gets its own rows, and the FD gain compares arms at the same length.

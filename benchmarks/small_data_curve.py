@@ -10,6 +10,8 @@ Protocol (written to docs/benchmarks.md, section `small-data-curve`):
   for ADA the mean p and r_t over the steps logged since the previous checkpoint.
 - The best FD of a run and the step it came at show whether a longer run would have been worse
   than a shorter one (overfitting), which one number at the end cannot.
+- The MNIST rows were measured with the `mnist` preset at the DCGAN rates (Adam 2e-4, beta1 0.5, no R1),
+  before it took its tuned rates; ``--set`` each of benchmarks/_doc.py's DCGAN_RATES to re-run them as recorded.
 - Per-run curves are kept in benchmarks/results/small_data_curve.json.
 
     GANFORGE_DATA=../shared/datasets python benchmarks/small_data_curve.py --preset mnist --frac 0.01 \\
