@@ -12,8 +12,10 @@ seeded `random-conv` features for `faces` and `photos`. Where the preset holds r
 100 faces data.limit leaves out; `photos`: the spatially disjoint `photos-heldout` band), memorisation compares the
 samples' nearest-training-image distances with the held-out images' (mem_ratio about 1 without copying;
 mem_frac_below_p5 about 0.05).
-- mnist-dcgan: preset `mnist` (DCGAN, spectral-norm D) for 15,000 steps; mnist-style: the same with
-  model.arch=style (mapping network, modulated convolutions, residual D; nets/style.py).
+- mnist-dcgan: preset `mnist` (DCGAN, spectral-norm D, Adam 1e-3 with beta1 0, lazy R1) for 15,000 steps;
+  mnist-dcgan-2e-4: the same at the DCGAN rates (2e-4, beta1 0.5, no R1; _doc.DCGAN_RATES), the preset's
+  optimiser before tuning; mnist-style: the preset with model.arch=style (mapping network, modulated
+  convolutions, residual D; nets/style.py).
 - faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces) and
   `photos` (64x64 colour crops) with their own steps (5,000).
 - textbook: the DCGAN of Radford et al. 2016 as tutorials train it (benchmarks/textbook_dcgan.py: 64x64 inputs,
@@ -32,13 +34,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _doc import arm_args, footer, load_rows, provenance, section_target, store_rows, write_section  # noqa: E402
+from _doc import DCGAN_RATES, arm_args, footer, load_rows, provenance, section_target, store_rows, write_section  # noqa: E402
 from _doc import mean_sd as _ms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "image_fidelity.json")
 ARMS = {  # arm: (preset, steps, overrides, held-out data for memorisation)
     "mnist-dcgan": ("mnist", 15000, [], None),
+    "mnist-dcgan-2e-4": ("mnist", 15000, DCGAN_RATES, None),
     "mnist-style": ("mnist", 15000, ["model.arch=style"], None),
     "faces-dcgan": ("faces", None, [], ""),
     "faces-style": ("faces", None, ["model.arch=style"], ""),
