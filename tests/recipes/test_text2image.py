@@ -205,8 +205,11 @@ def test_attribute_reader_scores_real_images_high_and_wrong_ones_low(built):
     assert attribute_accuracy(read_attributes(render(digits, a)), a)["all"] >= 0.9
 
 
-def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp_path):
+def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp_path, monkeypatch):
     from ganforge import evaluation
+    from ganforge.evaluation import rprecision
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(rprecision, "STEPS", 100)          # a short dual encoder: real pairs still rank well
     sets = [s for s in TINY if not s.startswith("text2image.size")] + ["data.limit=64", "train.sample_every=2"]
     run = ganforge.train("captioned-mnist", out=str(tmp_path / "run"), steps=2, overrides=sets)
     from ganforge.report import build_report
@@ -218,5 +221,20 @@ def test_captioned_mnist_run_is_evaluated_against_its_captions(datasets_dir, tmp
     assert 0 <= m["attr_all_held"] <= m["attr_colour_held"] <= 1 and m["fd"] > m["fd_floor"] >= 0
     assert json.load(open(tmp_path / "e.json"))["metrics"]["attr_digit_seen"] == m["attr_digit_seen"]
     assert m["diversity"] >= 0 and m["diversity_real"] > 0          # real images of one caption still differ
+    assert m["rprec_seen_real"] > 0.5 and 0 <= m["rprec_seen"] <= 1 and "rprec_held" in m
+    assert len(list((tmp_path / "cache" / "text2image").glob("rprec-*.safetensors"))) == 1
     from ganforge.metrics.text2image import mean_pairwise
     assert mean_pairwise(torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])) == pytest.approx(10 / 3)
+
+
+def test_r_precision_counts_own_caption_first_and_skips_same_meaning():
+    from ganforge.evaluation.rprecision import r_precision
+    g = torch.Generator().manual_seed(0)
+    e = torch.randn(300, 16, generator=g)
+    assert r_precision(e, e) == 1.0                                     # each image closest to its own caption
+    shuffled = r_precision(e, e[torch.randperm(300, generator=g)])
+    assert shuffled < 0.1                                               # chance: 1 in 100
+    dup = e[:100].clone()                                               # 100 rows: all 99 others are drawn
+    dup[1::2] = dup[0::2]                                               # pairs of images with the same caption
+    assert r_precision(dup, dup) == 0.0                                 # ties with the twin are not wins ...
+    assert r_precision(dup, dup, groups=[i // 2 for i in range(100)]) == 1.0   # ... unless it says the same thing

@@ -4,7 +4,8 @@ captioned-mnist runs: G_ema draws one image (seeds 0..n-1 after ``seed``) for ea
 held-out test images (the first caption of each; default n 1,000 per part): images 8000-8999 carry seen attribute
 combinations, 9000-9999 held-out ones. The attribute reader (metrics/text2image.py) scores them against their
 captions per field and for all fields at once, ``attr_<field>_seen`` / ``attr_<field>_held``, beside the same
-figures on the real test images themselves (``..._real``, the reader's floor). FD of the generated images to the
+figures on the real test images themselves (``..._real``, the reader's floor). R-precision (``rprec_seen`` /
+``rprec_held``, with ``..._real``): evaluation/rprecision.py. FD of the generated images to the
 real test images in ``random-conv`` features (or --extractor), with its real-vs-real floor. ``diversity``: the mean
 pairwise feature distance of 16 images of one caption (8 captions), beside ``diversity_real``, the same among real
 test images sharing every caption attribute (up to 16 groups of up to 16).
@@ -45,7 +46,27 @@ def attribute_figures(g, n: int, seed: int, test: dict) -> tuple[dict[str, float
     real, attrs, part = test["x"][keep], test["attrs"][keep], held[keep]
     m = attribute_report(fake, attrs, part)
     m.update({f"{k}_real": v for k, v in attribute_report(real, attrs, part).items()})
+    m.update(r_precision_figures(g, caps, attrs, part, fake, real, seed))
     return m, fake, real
+
+
+def r_precision_figures(g, caps: list[str], attrs: torch.Tensor, part: torch.Tensor, fake: torch.Tensor,
+                        real: torch.Tensor, seed: int) -> dict[str, float]:
+    """``rprec_seen`` / ``rprec_held`` of the generated images and ``..._real`` of the real ones (evaluation/
+    rprecision.py: a dual encoder of its own, trained on the run's real training pairs)."""
+    from ..data.captions import encode
+    from .rprecision import dual_encoder, score
+    data = load_dataset(g.config, seed=g.config.train.seed)
+    img_net, txt_net, _ = dual_encoder(data)
+    tokens = encode(caps, data.meta["vocab"])
+    out = {}
+    for name, sel in (("seen", ~part), ("held", part)):
+        idx = sel.nonzero().flatten()
+        if len(idx) >= 2:
+            groups = attrs[idx].tolist()
+            out[f"rprec_{name}"] = score(img_net, txt_net, fake[idx], tokens[idx], groups, seed)
+            out[f"rprec_{name}_real"] = score(img_net, txt_net, real[idx], tokens[idx], groups, seed)
+    return out
 
 
 def diversity(g, captions: list[str], ext, seed: int, per: int = 16) -> float:
