@@ -56,7 +56,8 @@ SAME_MODEL = {"model.pack": 1, "loss.kind": "ns", "reg.gp": 0.0}   # what privac
 TUNED = {"model.d_width": 64, "optim.d_lr": 1e-3, "optim.g_lr": 1e-3}
 # the arm that should leak: no privacy, a few rows, many passes, a wide D without dropout taking 5 steps per G step;
 # chosen on breast cancer, seed 100, from six settings (300 passes with one D step per G step: DCR attack AUC 0.575,
-# D-score 0.590; 1000 passes: 0.559, 0.480; this one: 0.570, 0.625)
+# D-score 0.590; 1000 passes: 0.559, 0.480; this one: 0.570, 0.625; D-scores then encoded rows with seed 0, not
+# with the run's seed as d_mia now does)
 MEMORISE = {"rows": 200, "epochs": 600, "batch": 20,
             "over": {"model.d_width": 256, "tabular.dropout": 0.0, "optim.n_critic": 5}}
 
@@ -179,7 +180,8 @@ def _fmt(v, fmt: str) -> str:
 
 
 def _goal(rows: list[dict]) -> list[str]:
-    """Per data set: ganforge at epsilon 3 against the best smartnoise synthesizer (higher mean TSTR) at epsilon 3."""
+    """Per data set: ganforge at epsilon 3 against each smartnoise synthesizer at epsilon 3, and the verdict against
+    the best of them (the higher mean TSTR)."""
     out = []
     for name in dict.fromkeys(r["data"] for r in rows):
         mean = {arm: {k: statistics.mean(r[k] for r in g) for k in ("quality", "tstr", "fit_cpu_s")}
@@ -188,13 +190,17 @@ def _goal(rows: list[dict]) -> list[str]:
         rivals = [a for a in SMARTNOISE if a in mean]
         if "eps3" not in mean or not rivals:
             continue
+        me, met = mean["eps3"], {}
+        for arm in rivals:
+            it = mean[arm]
+            ratio = me["fit_cpu_s"] / it["fit_cpu_s"]
+            met[arm] = me["tstr"] >= it["tstr"] and me["quality"] >= it["quality"] and ratio <= 0.5
+            out.append(f"- {name}, against {arm}: TSTR {me['tstr']:.3f} against {it['tstr']:.3f}, quality "
+                       f"{me['quality']:.3f} against {it['quality']:.3f}, fit CPU {me['fit_cpu_s']:.1f} s against "
+                       f"{it['fit_cpu_s']:.1f} s ({ratio:.2f}x): {'met' if met[arm] else 'not met'}")
         best = max(rivals, key=lambda a: (mean[a]["tstr"], mean[a]["quality"]))
-        me, it = mean["eps3"], mean[best]
-        ratio = me["fit_cpu_s"] / it["fit_cpu_s"]
-        met = me["tstr"] >= it["tstr"] and me["quality"] >= it["quality"] and ratio <= 0.5
-        out.append(f"- {name}: eps3 TSTR {me['tstr']:.3f} and quality {me['quality']:.3f} against {best}'s "
-                   f"{it['tstr']:.3f} and {it['quality']:.3f}, in {ratio:.2f}x its fit CPU time "
-                   f"({me['fit_cpu_s']:.1f} s against {it['fit_cpu_s']:.1f} s): {'met' if met else 'not met'}")
+        out.append(f"- {name}: the best smartnoise synthesizer is {best}, so the goal is "
+                   f"{'met' if met[best] else 'not met'}")
     return out
 
 
@@ -257,7 +263,12 @@ do, and it stops at the first epoch past epsilon (so it spends slightly more tha
 times its batches per epoch); PATE-CTGAN stops when its moments accountant passes epsilon (it reports no
 spend). Seeds set torch's and NumPy's generators (smartnoise takes no seed). smartnoise-synth 1.0.8 needs
 Opacus 0.14, so these arms run in a separate process with that version on the path (the docstring of
-benchmarks/privacy_tabular.py).
+benchmarks/privacy_tabular.py). Read in the installed source of PATE-CTGAN (smartnoise-synth 1.0.8): its student
+discriminator and every teacher are one and the same module, so the discriminator its generator learns from is
+also trained on the real rows directly, without noise, while its accountant counts only the noisy teacher votes
+(with fewer than 1,000 rows, as breast cancer's 455, there is a single teacher). Its reported epsilon therefore
+does not bound what its rows reveal, and its quality and TSTR are not those of a model private in effect; they
+are shown as measured.
 
 Attacks, each over training rows against as many non-member rows (at most 5,000 of each, drawn with seed 0),
 with a 95% DeLong interval per seed, 0.5 = no membership signal: "DCR attack" scores a row by minus its
