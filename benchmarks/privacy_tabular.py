@@ -288,7 +288,8 @@ higher mean TSTR) in at most half its fit CPU time (means over seeds):
 {f"{chr(10)}Rows measured while other jobs shared the machine's two cores (their fit times, wall time above all, are "
  f"upper bounds):{notes}{chr(10)}" if noted else ""}
 {footer(rows)}"""
-    write_section("privacy-tabular", "Differentially private tabular synthesis (epsilon 1, 3, 10, none)", text)
+    title = "Differentially private tabular synthesis (epsilon 1, 3, 10, none, smartnoise at 3)"
+    write_section("privacy-tabular", title, text)
     if _doc.TARGET == _doc.DOC:   # the privacy page too, unless report.py --check renders into a copy
         write_section("privacy-measured", "Measured figures (generated from benchmarks/results/privacy_tabular.json)",
                       _summary(rows), path=os.path.join(ROOT, "docs", "privacy.md"))
