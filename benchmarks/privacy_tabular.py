@@ -232,7 +232,7 @@ def render() -> None:
                     f"({', '.join(sorted({r['data'] + ' ' + r['arm'] for r in rows if r.get('note') == n}))})"
                     for n in dict.fromkeys(r["note"] for r in noted))
     goal = _goal(rows)
-    versions = sorted({f"smartnoise-synth {r['smartnoise']} (Opacus {r['opacus']})" for r in rows
+    versions = sorted({f"smartnoise-synth {r['smartnoise']} with Opacus {r['opacus']}" for r in rows
                        if r.get("smartnoise")})
     text = f"""Protocol: the split of the tabular benchmark (one stratified 80/20 split per data set, seed 0); every arm
 fits on the 80% with one thread (OMP_NUM_THREADS=1), then draws as many synthetic rows as training rows. The
@@ -273,9 +273,10 @@ are shown as measured.
 Attacks, each over training rows against as many non-member rows (at most 5,000 of each, drawn with seed 0),
 with a 95% DeLong interval per seed, 0.5 = no membership signal: "DCR attack" scores a row by minus its
 distance to the nearest synthetic row (the encoding of the DCR figure); "D-score attack" by the trained
-discriminator's logit (Hayes et al. 2019, LOGAN; `metrics.tabular.d_mia`), for ganforge arms only (smartnoise
-keeps no discriminator to score with) and only for rows measured since it exists ("-" before). Every arm is
-attacked with the same member and non-member rows, so the arms' AUCs share that draw's bias; an AUC at or
+discriminator's logit (Hayes et al. 2019, LOGAN; `metrics.tabular.d_mia`: rows encoded with the run's seed, so
+the training rows get the encoding D saw), for ganforge arms only (smartnoise's synthesizers do not keep their
+discriminator after fitting) and only for rows measured since it exists ("-" before). Every arm trained on the
+full split is attacked with the same member and non-member rows, so their AUCs share that draw's bias; an AUC at or
 below 0.5 for a trained arm means the attack finds no membership signal at that training length, not that
 privacy was measured to help. Seeds: {seed_s} ({len(seeds)} seed{plural}: the table shows each setting's
 figures, not a ranking of close ones; differences within the intervals are noise).
@@ -283,7 +284,7 @@ figures, not a ranking of close ones; differences within the intervals are noise
 {chr(10).join(lines)}
 
 Goal: at epsilon 3, ganforge's TSTR and quality at least the best smartnoise synthesizer's (the one with the
-higher mean TSTR) in at most half its fit CPU time (means over seeds):
+higher mean TSTR) in at most half its fit CPU time (means over seeds; ganforge's are its eps3 rows above):
 {chr(10).join(goal) or "- not measured yet"}
 {f"{chr(10)}Rows measured while other jobs shared the machine's two cores (their fit times, wall time above all, are "
  f"upper bounds):{notes}{chr(10)}" if noted else ""}
