@@ -199,8 +199,8 @@ def _goal(rows: list[dict]) -> list[str]:
                        f"{me['quality']:.3f} against {it['quality']:.3f}, fit CPU {me['fit_cpu_s']:.1f} s against "
                        f"{it['fit_cpu_s']:.1f} s ({ratio:.2f}x): {'met' if met[arm] else 'not met'}")
         best = max(rivals, key=lambda a: (mean[a]["tstr"], mean[a]["quality"]))
-        out.append(f"- {name}: the best smartnoise synthesizer is {best}, so the goal is "
-                   f"{'met' if met[best] else 'not met'}")
+        out.append(f"- {name}: the best smartnoise synthesizer measured ({' and '.join(rivals)}) is {best}, so the "
+                   f"goal is {'met' if met[best] else 'not met'}")
     return out
 
 
