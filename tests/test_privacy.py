@@ -1,5 +1,6 @@
 """Differentially private training: the noise for a budget, the budget's end, resume, per-example
-clipping, refusals, the membership-inference attack and the install line when Opacus is missing."""
+clipping, refusals, the membership-inference attacks (by distance and by D's score) and the install line when
+Opacus is missing."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import torch
 from ganforge import api
 from ganforge.core import privacy as P
 from ganforge.core.errors import ConfigError
-from ganforge.metrics.mia import auc_delong, distance_attack
+from ganforge.metrics.mia import auc_delong, distance_attack, score_attack
 
 TINY = {"model.z_dim": 8, "model.g_width": 16, "model.d_width": 16, "model.mlp_layers": 1, "tabular.max_modes": 3,
         "tabular.dropout": 0.0, "train.log_every": 5, "train.progress": "false", "train.batch": 20,
@@ -209,3 +210,26 @@ def test_tabular_eval_reports_the_attack(tmp_path):
     assert res["mia"]["auc"] > 0.95
     res = evaluate_tables(test, frame(400, 3), "mia", train=train)
     assert res["mia"]["auc_low"] < 0.5 < res["mia"]["auc_high"]
+
+
+def test_score_attack_is_near_half_for_unrelated_scores_and_near_one_for_separating_ones():
+    rng = np.random.default_rng(0)
+    res = score_attack(rng.normal(size=400), rng.normal(size=600))     # 400 of each are attacked
+    assert res["n_each"] == 400 and abs(res["auc"] - 0.5) < 0.07 and res["auc_low"] < 0.5 < res["auc_high"]
+    split = score_attack(rng.normal(3.0, 1.0, 300), rng.normal(0.0, 1.0, 300))
+    assert split["auc"] > 0.95 and split["auc_low"] > 0.9
+
+
+def test_tabular_eval_of_a_run_reports_the_discriminator_attack(tmp_path):
+    from ganforge import evaluation
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    frame(200, 1).to_csv(train, index=False)
+    frame(200, 2).to_csv(test, index=False)
+    plain = [f"{k}={v}" for k, v in TINY.items() if not k.startswith("privacy.")]
+    run = api.train("tabular", data=str(train), out=str(tmp_path / "r"), steps=10, overrides=plain)
+    res = evaluation.evaluate_run(run.run_dir, real=str(test), metrics="mia", json_path=str(tmp_path / "e.json"))
+    d = res["mia_d"]
+    assert d["n_each"] == 200 and 0.0 <= d["auc_low"] <= d["auc"] <= d["auc_high"] <= 1.0
+    assert "mia (D)  discriminator-score AUC" in res["text"] and "mia      membership" in res["text"]
+    scores = api.load(run.run_dir).recipe.d_scores(frame(200, 1))
+    assert scores.shape == (200,) and np.isfinite(scores).all()

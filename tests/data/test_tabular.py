@@ -61,6 +61,17 @@ def test_round_trip_recovers_values_categories_and_missing():
     pd.testing.assert_frame_equal(tt2.inverse(x), back)
 
 
+def test_a_category_never_seen_in_fitting_encodes_as_all_zeros():
+    df = make_frame()
+    tt = TableTransformer.fit(df, infer_types(df), max_modes=5, max_rows=0, seed=0)
+    new = df.head(3).copy()
+    new["color"] = "orange"
+    x, ref = tt.transform(new, seed=1), tt.transform(df.head(3), seed=1)
+    at, width = tt.offsets()[tt.names.index("color")], tt.columns[tt.names.index("color")].width
+    assert (x[:, at:at + width] == 0).all()
+    np.testing.assert_array_equal(np.delete(x, range(at, at + width), 1), np.delete(ref, range(at, at + width), 1))
+
+
 def test_bimodal_column_gets_two_modes():
     df = make_frame()[["bimodal"]]
     tt = TableTransformer.fit(df, {"bimodal": "continuous"}, max_modes=10, seed=0)

@@ -193,8 +193,9 @@ class TableTransformer:
         n = len(df)
         out = np.zeros((n, self.dim), dtype=np.float32)
         for c, at in zip(self.columns, self.offsets()):
-            if c.discrete:
-                out[np.arange(n), at + self.codes(df, self.names.index(c.name))] = 1.0
+            if c.discrete:   # a category never seen in fitting (code -1) stays all zeros
+                code = self.codes(df, self.names.index(c.name))
+                out[np.flatnonzero(code >= 0), at + code[code >= 0]] = 1.0
                 continue
             v = to_numbers(df[c.name], c.type)
             miss = np.isnan(v)

@@ -1,6 +1,8 @@
 """The ``tables`` evaluator: a tabular run's rows (or any synthetic table file) against held-out
 real rows: column shapes and pair trends (quality), train-on-synthetic-test-on-real (tstr) and
-distances to the closest training record (dcr); the measures are in metrics/tabular.py.
+distances to the closest training record (dcr), and two membership-inference attacks (mia: by distance
+to the synthetic rows; for a run's checkpoint also by its discriminator's logit); the measures are in
+metrics/tabular.py.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from ..core.errors import ConfigError
 from ..data.tabular import read_table
-from ..metrics.tabular import _metric_names, column_types, evaluate_tables
+from ..metrics.tabular import _metric_names, column_types, d_mia, evaluate_tables
 from .base import Evaluator, refuse, register_evaluator
 
 
@@ -34,6 +36,8 @@ def evaluate_run(g, real=None, metrics: str | list[str] | None = None, target: s
                  "train": train_path or None}
     types = {c.name: c.type for c in recipe.tt.columns}
     out.update(evaluate_tables(test, synth, metrics, target or recipe.settings().target, train_df, types, seed))
+    if "mia" in out and "D" in recipe.nets and os.path.isfile(getattr(g, "checkpoint", "")):   # model folders: no D
+        out["mia_d"] = d_mia(recipe, train_df, test, seed=seed)
     from ..core.privacy import summary
     out["privacy"] = summary(g.data_info.get("privacy"))
     return out
@@ -75,6 +79,10 @@ def format_report(res: dict) -> str:
     if "mia" in res:
         m = res["mia"]
         lines.append(f"mia      membership-inference AUC {m['auc']:.3f} (95% {m['auc_low']:.3f}-{m['auc_high']:.3f}, "
+                     f"{m['n_each']} training vs {m['n_each']} held-out rows; 0.5 = no leak)")
+    if "mia_d" in res:
+        m = res["mia_d"]
+        lines.append(f"mia (D)  discriminator-score AUC {m['auc']:.3f} (95% {m['auc_low']:.3f}-{m['auc_high']:.3f}, "
                      f"{m['n_each']} training vs {m['n_each']} held-out rows; 0.5 = no leak)")
     if "privacy" in res:
         lines.append(f"privacy  {res['privacy']}")

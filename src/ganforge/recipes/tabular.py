@@ -448,6 +448,29 @@ class TabularRecipe(Recipe):
         """{"x": a DataFrame of decoded rows} (encoded rows are decoded here)."""
         return {"x": outputs if not isinstance(outputs, torch.Tensor) else self.decode(outputs)}
 
+    @torch.no_grad()
+    def d_scores(self, df, seed: int = 0, batch: int = 4096) -> np.ndarray:
+        """D's logit for every row of ``df``, a membership score (Hayes et al. 2019): the row encoded as in
+        training, D's pack filled with copies of it, averaged over the conditions the row holds (its own category
+        in each discrete column, weighted as training draws the columns)."""
+        x = torch.as_tensor(self.tt.transform(df, seed=seed), device=self.device)
+        D, offsets = self.nets["D"], self.tt.offsets()
+        was_training = D.training
+        D.eval()
+        out = np.zeros(len(x))
+        for i in range(0, len(x), batch):
+            part = x[i:i + batch]
+            conds = [(1.0, torch.zeros(len(part), 0, device=self.device))] if not self.cond_dim else [
+                (float(w), self._onehot(part[:, offsets[c]:offsets[c] + len(self.tt.columns[c].categories)].argmax(1)
+                                        + int(self.cond_base[j]), len(part)))
+                for j, (c, w) in enumerate(zip(self.disc, self.col_weights.tolist())) if w > 0]
+            total = sum(w for w, _ in conds)
+            for w, cond in conds:
+                rows = self._packed(part.repeat_interleave(self.pack, 0), cond.repeat_interleave(self.pack, 0))
+                out[i:i + len(part)] += w / total * D(rows).double().cpu().numpy()
+        D.train(was_training)
+        return out
+
     # -- export ---------------------------------------------------------------------------------
     def export_spec(self, component: str) -> ExportSpec:
         """G's raw outputs from noise z (N, z_dim) and the one-hot condition cond (N, C); decoding the
