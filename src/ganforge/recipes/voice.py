@@ -125,8 +125,9 @@ class VoiceRecipe(CycleGANRecipe):
         return out
 
     # -- sound out --------------------------------------------------------------------------------
-    def waves(self, outputs: torch.Tensor, stft: torch.Tensor | None = None) -> torch.Tensor:
-        """Converted spectrograms (N, 1, bins, frames) -> clips (N, 1, samples) peaking at 0.95 (module docstring)."""
+    def waves(self, outputs: torch.Tensor, stft: torch.Tensor | None = None, phase: str | None = None) -> torch.Tensor:
+        """Converted spectrograms (N, 1, bins, frames) -> clips (N, 1, samples) peaking at 0.95 (module docstring);
+        ``phase`` (source | griffin-lim) in place of voice.phase."""
         s = self.spec
         log_mag = outputs[:, 0].float().cpu() * s["spec_clip"] * self.std.view(1, -1, 1) + self.mean.view(1, -1, 1)
         mag = (s["spec_eps"] * torch.expm1(log_mag)).clamp_min(0)
@@ -135,7 +136,7 @@ class VoiceRecipe(CycleGANRecipe):
         else:
             full = stft.abs().clone()
             full[:, :-1, :-1] = mag
-        if self.cfg.section("voice").phase == "source" and stft is not None:
+        if (phase or self.cfg.section("voice").phase) == "source" and stft is not None:
             x = torch.istft(torch.polar(full, stft.angle()), s["n_fft"], s["hop"],
                             window=torch.hann_window(s["n_fft"]), length=s["samples"])
         else:
