@@ -33,6 +33,8 @@ def convert(recipe, clips: torch.Tensor, direction: str, phase: str | None = Non
 
 
 def evaluate_run(g, *, n: int | None = None, seed: int = 0, **other: Any) -> dict[str, Any]:
+    if other.get("extractor") == "auto":      # the command line's default: no feature space is chosen here
+        other.pop("extractor")
     refuse("voice", other, ("n", "seed"), f"a {g.recipe.name} run")
     n = n or 1000
     if n < 4:
