@@ -8,8 +8,9 @@ own), and scores it with `ganforge eval RUN` (evaluation/voice.py) on the held-o
 speaker): the share of converted clips the shipped two-speaker classifier assigns to the target speaker, beside
 the unconverted source clips and real target-speaker clips; the shipped FSDD digit classifier's accuracy on
 converted clips, beside the source clips, the source clips through features and inversion alone (resynthesis),
-and real target clips; with the input's phase (the default) and with Griffin-Lim phases. Both directions are
-averaged. Goals: target-speaker share at least 80% and digit accuracy at least 85% on converted clips.
+and real target clips; the median pitch of converted clips beside sources and real targets; with Griffin-Lim
+phases (the preset's) and with the input's own phase. Both directions are averaged. Goals: target-speaker share
+at least 80% and digit accuracy at least 85% on converted clips.
 Speed: the real-time factor of conversion (wall time of features, G and inversion over the audio's duration; one
 thread, all 50 clips in one batch; below 1 is faster than real time) and training steps per second.
 Results: benchmarks/results/voice_fsdd.json; docs/benchmarks.md section `voice-fsdd`.
@@ -28,20 +29,21 @@ from _doc import footer, load_rows, mean_sd, provenance, section_target, store_r
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "voice_fsdd.json")
 PRESET = "fsdd-speakers"
-COLS = [("speaker share", "speaker_acc"), ("speaker share, GL", "speaker_acc_gl"),
-        ("speaker share of sources", "speaker_source"), ("speaker share of real targets", "speaker_real"),
-        ("digit acc", "digit_acc"), ("digit acc, GL", "digit_acc_gl"), ("digit acc of sources", "digit_source"),
-        ("digit acc resynthesised", "digit_resynth"), ("digit acc of real targets", "digit_real"), ("RTF", "rtf")]
+COLS = [("speaker share GL", "speaker_acc_gl"), ("speaker share input phase", "speaker_acc_srcphase"),
+        ("of sources", "speaker_source"), ("of real targets", "speaker_real"), ("digit acc GL", "digit_acc_gl"),
+        ("digit acc input phase", "digit_acc_srcphase"), ("of sources", "digit_source"),
+        ("resynthesised", "digit_resynth"), ("of real targets", "digit_real"), ("RTF GL", "rtf_gl"),
+        ("RTF input phase", "rtf_srcphase")]
+PITCH = [("GL", "gl"), ("input phase", "srcphase"), ("source", "source"), ("real target", "real")]
 
 
 def averaged(m: dict) -> dict:
-    """Both directions' figures averaged under one name (``speaker_source`` from speaker_atob_source ...)."""
+    """Both directions' reference figures averaged under one name (``speaker_source`` from speaker_atob_source ...)."""
     out = dict(m)
     for k in ("speaker", "digit"):
-        for suffix in ("gl", "source", "real", "resynth"):
+        for suffix in ("source", "real", "resynth"):
             if f"{k}_atob_{suffix}" in m:
-                out[f"{k}_{suffix}" if suffix != "gl" else f"{k}_acc_gl"] = (m[f"{k}_atob_{suffix}"]
-                                                                             + m[f"{k}_btoa_{suffix}"]) / 2
+                out[f"{k}_{suffix}"] = (m[f"{k}_atob_{suffix}"] + m[f"{k}_btoa_{suffix}"]) / 2
     return out
 
 
@@ -86,9 +88,17 @@ def render(path: str = RESULTS) -> None:
         mine = [r for r in rows if r["steps"] == steps]
         cells = [str(len(mine)), str(steps)] + [mean_sd([r["metrics"].get(k) for r in mine]) for _, k in COLS]
         lines.append("| " + " | ".join(cells + [mean_sd([r.get("train_steps_per_s") for r in mine])]) + " |")
+    pitch = ["| steps | direction | " + " | ".join(f"F0 {c} Hz" for c, _ in PITCH) + " |", "|" + "---|" * 6]
+    for steps in sorted({r["steps"] for r in rows}):
+        mine = [r for r in rows if r["steps"] == steps]
+        for d, name in (("atob", "A to B"), ("btoa", "B to A")):
+            pitch.append(f"| {steps} | {name} | " + " | ".join(mean_sd([r["metrics"].get(f"f0_{d}_{k}") for r in mine],
+                                                                       ".0f") for _, k in PITCH) + " |")
     notes = sorted({r["note"] for r in rows if r.get("note")})
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\nMean ± sample std over seeds; "
-            "GL: Griffin-Lim phases. " + " ".join(notes) + "\n\n" + "\n".join(lines) + "\n\n" + footer(rows))
+            "GL: Griffin-Lim phases (the preset's voice.phase), input phase: the source recording's STFT phase. "
+            + " ".join(notes) + "\n\n" + "\n".join(lines) + "\n\nMedian pitch of the voiced frames (A: "
+            "george, B: lucas):\n\n" + "\n".join(pitch) + "\n\n" + footer(rows))
     write_section("voice-fsdd", "Voice conversion: CycleGAN between two FSDD speakers", body,
                   **section_target(path, RESULTS))
 
@@ -110,8 +120,8 @@ def main() -> None:
             row["provenance"] = prov
             store_rows(a.results, [row], ("seed", "steps"))
             m = row["metrics"]
-            print(seed, row["steps"], f"speaker {m['speaker_acc']:.3f} digit {m['digit_acc']:.3f} "
-                  f"rtf {m['rtf']:.4f}", flush=True)
+            print(seed, row["steps"], f"speaker {m['speaker_acc']:.3f} digit {m['digit_acc']:.3f} rtf {m['rtf']:.4f}",
+                  flush=True)
     render(a.results)
 
 

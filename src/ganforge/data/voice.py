@@ -36,7 +36,7 @@ NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
 class VoiceConfig:
     speaker_a: str = "george"   # FSDD speaker of domain A
     speaker_b: str = "lucas"    # FSDD speaker of domain B
-    phase: str = "source"       # sound from converted magnitudes: source (the input's STFT phase) | griffin-lim
+    phase: str = "griffin-lim"  # sound from converted magnitudes: griffin-lim | source (the input's STFT phase)
 
     def validate(self) -> None:
         if self.phase not in ("source", "griffin-lim"):

@@ -9,9 +9,11 @@ Both directions convert the held-out recordings (index 0-4) of their source spea
 - ``digit_*``: the FSDD digit classifier's accuracy on the converted clips against the digits spoken, beside the
   source clips, the source clips taken to spectrograms and back without conversion (``_resynth``: what the features
   and inversion alone lose) and real target-speaker clips.
-Figures without a suffix use the run's voice.phase; ``_gl`` the same with Griffin-Lim phases. ``speaker_acc`` and
-``digit_acc`` average the two directions (voice.phase). ``rtf``: conversion wall time (features, G, inversion) over
-the duration of the converted audio, one thread, batches of all clips.
+- ``f0_*``: the median pitch (Hz) of the voiced frames of converted clips, beside sources and real target clips.
+Figures without a suffix use the run's voice.phase; ``_gl`` the same with Griffin-Lim phases, ``_srcphase`` with the
+input's phase. ``speaker_acc`` and ``digit_acc`` average the two directions (voice.phase). ``rtf`` (``_gl``,
+``_srcphase``): conversion wall time (features, G, inversion) over the duration of the converted audio, one batch of
+all clips.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import torch
 
 from ..core.errors import ConfigError
 from ..metrics.audio import load_digit_classifier
-from ..metrics.voice import digit_accuracy, load_speaker_classifier, speaker_share
+from ..metrics.voice import digit_accuracy, load_speaker_classifier, median_f0, speaker_share
 from .base import Evaluator, refuse, register_evaluator
 
 
@@ -40,6 +42,7 @@ def evaluate_run(g, *, n: int | None = None, seed: int = 0, **other: Any) -> dic
     if n < 4:
         raise ConfigError(f"--n {n} is too small; use at least 4")
     t0, r = time.perf_counter(), g.recipe
+    rate = r.spec["rate"]
     sets = r.eval_sets(None, n)
     spk, dig = load_speaker_classifier(), load_digit_classifier()
     names = dict(zip("ab", g.data_info["speakers"]))
@@ -47,23 +50,33 @@ def evaluate_run(g, *, n: int | None = None, seed: int = 0, **other: Any) -> dic
     for direction, src, tgt in (("atob", "a", "b"), ("btoa", "b", "a")):
         d = "AtoB" if direction == "atob" else "BtoA"
         clips, digits = sets[f"{src}_clips"], sets[f"{src}_digits"]
-        start = time.perf_counter()
-        out = convert(r, clips, d)
-        m[f"rtf_{direction}"] = (time.perf_counter() - start) / (clips.shape[0] * clips.shape[-1] / r.spec["rate"])
-        gl = convert(r, clips, d, "griffin-lim")
+        seconds, phased = clips.shape[0] * clips.shape[-1] / rate, {}
+        for k, phase in (("gl", "griffin-lim"), ("srcphase", "source")):
+            start = time.perf_counter()
+            phased[k] = convert(r, clips, d, phase)
+            m[f"rtf_{direction}_{k}"] = (time.perf_counter() - start) / seconds
+        own = "gl" if g.config.section("voice").phase == "griffin-lim" else "srcphase"
+        out, m[f"rtf_{direction}"] = phased[own], m[f"rtf_{direction}_{own}"]
         inputs = r.sample_inputs(conditions={"input": clips, "direction": d})
         resynth = r.waves(inputs["source"], inputs["stft"])
+        real = sets[f"{tgt}_clips"]
         m[f"speaker_{direction}"] = speaker_share(out, names[tgt], spk)
-        m[f"speaker_{direction}_gl"] = speaker_share(gl, names[tgt], spk)
-        m[f"speaker_{direction}_source"] = speaker_share(clips, names[tgt], spk)
-        m[f"speaker_{direction}_real"] = speaker_share(sets[f"{tgt}_clips"], names[tgt], spk)
         m[f"digit_{direction}"] = digit_accuracy(out, digits, dig)
-        m[f"digit_{direction}_gl"] = digit_accuracy(gl, digits, dig)
+        m[f"f0_{direction}"] = median_f0(out, rate)[0]
+        for k, x in phased.items():
+            m[f"speaker_{direction}_{k}"] = speaker_share(x, names[tgt], spk)
+            m[f"digit_{direction}_{k}"] = digit_accuracy(x, digits, dig)
+            m[f"f0_{direction}_{k}"] = median_f0(x, rate)[0]
+        m[f"speaker_{direction}_source"] = speaker_share(clips, names[tgt], spk)
+        m[f"speaker_{direction}_real"] = speaker_share(real, names[tgt], spk)
         m[f"digit_{direction}_source"] = digit_accuracy(clips, digits, dig)
         m[f"digit_{direction}_resynth"] = digit_accuracy(resynth, digits, dig)
-        m[f"digit_{direction}_real"] = digit_accuracy(sets[f"{tgt}_clips"], sets[f"{tgt}_digits"], dig)
+        m[f"digit_{direction}_real"] = digit_accuracy(real, sets[f"{tgt}_digits"], dig)
+        m[f"f0_{direction}_source"], m[f"f0_{direction}_real"] = median_f0(clips, rate)[0], median_f0(real, rate)[0]
     for k in ("speaker", "digit", "rtf"):
-        m[f"{k}_acc" if k != "rtf" else k] = (m[f"{k}_atob"] + m[f"{k}_btoa"]) / 2
+        for suffix in ("", "_gl", "_srcphase"):
+            name = (f"{k}_acc" if k != "rtf" else k) + suffix
+            m[name] = (m[f"{k}_atob{suffix}"] + m[f"{k}_btoa{suffix}"]) / 2
     proto = {"recipe": r.name, "n_a": len(sets["a"]), "n_b": len(sets["b"]), "speakers": list(names.values()),
              "phase": g.config.section("voice").phase, "speaker_classifier": spk.sha256[:16],
              "speaker_classifier_test_accuracy": spk.card.get("test_accuracy"), "digit_classifier": dig.sha256[:16],

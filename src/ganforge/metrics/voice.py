@@ -9,6 +9,8 @@
   target speaker, the conversion's success rate.
 - ``digit_accuracy``: the shipped FSDD digit classifier (``fsdd-mel``) on clips centred in its 8,192 samples,
   against the digits spoken: does the conversion keep the word.
+- ``median_f0``: the median pitch of the voiced frames (autocorrelation), to see whether the voice's pitch moved
+  toward the target speaker's.
 """
 from __future__ import annotations
 
@@ -79,5 +81,23 @@ def digit_accuracy(x: Tensor, digits: Tensor, clf=None) -> float:
     return float((pred == digits.cpu()).float().mean())
 
 
-__all__ = ["speaker_features", "SpeakerClassifier", "load_speaker_classifier", "speaker_share", "digit_accuracy",
-           "centre", "N_FFT", "HOP"]
+def median_f0(x: Tensor, rate: int, frame: int = 400, lo_hz: float = 60.0, hi_hz: float = 400.0) -> tuple[float, float]:
+    """(median pitch in Hz over the voiced frames of clips (N, 1, S), share of frames voiced). Frames of ``frame``
+    samples every half frame; a frame is voiced when its RMS is at least 5% of its clip's peak and its
+    autocorrelation peak between lags rate / hi_hz and rate / lo_hz is at least 0.4 of the lag-0 value; its pitch is
+    rate / that lag. NaN when no frame is voiced."""
+    x = x.reshape(len(x), -1).float()
+    frames = x.unfold(1, frame, frame // 2)                                    # (N, F, frame)
+    loud = frames.pow(2).mean(-1).sqrt() >= 0.05 * x.abs().amax(1, keepdim=True)
+    f = frames - frames.mean(-1, keepdim=True)
+    spec = torch.fft.rfft(f, 2 * frame)
+    ac = torch.fft.irfft(spec.abs() ** 2, 2 * frame)[..., :frame]              # autocorrelation, lags 0..frame-1
+    lo, hi = int(rate / hi_hz), int(rate / lo_hz)
+    peak, lag = ac[..., lo:hi].max(-1)
+    voiced = loud & (peak >= 0.4 * ac[..., 0]) & (ac[..., 0] > 0)
+    pitch = rate / (lag[voiced] + lo).float()
+    return (float(pitch.median()) if len(pitch) else float("nan")), float(voiced.float().mean())
+
+
+__all__ = ["median_f0", "speaker_features", "SpeakerClassifier", "load_speaker_classifier", "speaker_share",
+           "digit_accuracy", "centre", "N_FFT", "HOP"]

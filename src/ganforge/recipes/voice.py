@@ -8,9 +8,10 @@ sound in and out of ``ganforge sample RUN --input FILE|DIR --out OUT [--directio
 - each recording (WAV, FLAC or OGG) is read as the training clips were (mono, the run's rate, peak 0.95, the
   middle audio.samples samples, silence either side of a shorter one) and becomes a standardised spectrogram;
 - the direction's generator (the EMA copy) converts it; the converted log-magnitudes are taken back to
-  magnitudes and, with voice.phase=source (default), joined to the input's own STFT phase (the dropped Nyquist bin
-  and last frame are the input's too) and inverted by the inverse STFT; voice.phase=griffin-lim estimates the phase
-  by Griffin-Lim instead (audio.griffin_lim iterations);
+  magnitudes (the dropped Nyquist bin and last frame are the input's) and given a phase: voice.phase=griffin-lim
+  (default) estimates one by Griffin-Lim (audio.griffin_lim iterations); voice.phase=source takes the input's own
+  STFT phase and inverts at once, which keeps the input's pitch (the phase carries the harmonics' timing), so the
+  voice changes colour but not pitch;
 - the clip is scaled to a peak of 0.95, cut back to the span of a shorter input, and written as 16-bit WAV: OUT a
   folder (the inputs' names and sub-folders, extension .wav), OUT.wav (the clips one after another), OUT.png (rows of
   input and converted spectrograms) or OUT.npz (the clips at full length).
