@@ -61,7 +61,8 @@ def one(seed: int, steps: int | None, run: str | None, extra: list[str], note: s
             wall, run = time.perf_counter() - t0, res.run_dir
         ev = evaluation.evaluate_run(run, json_path=os.path.join(tmp, "e.json"))
         g = ganforge.load(run)
-        speed = [s.get("it_per_s") for s in _stats(run) if s.get("it_per_s")]
+        run_dir = os.path.dirname(os.path.dirname(run)) if os.path.isfile(run) else run   # a checkpoint's run
+        speed = [s.get("it_per_s") for s in _stats(run_dir) if s.get("it_per_s") and s["step"] <= g.step]
     return {"seed": seed, "steps": ev["protocol"]["step"], "planned_steps": g.config.train.steps,
             "settings": [f"preset={PRESET}"] + sets, "train_wall_s": None if wall is None else round(wall, 1),
             "train_steps_per_s": round(sum(speed) / len(speed), 3) if speed else None, "note": note,
