@@ -89,17 +89,19 @@ def render(path: str = RESULTS) -> None:
         mine = [r for r in rows if r["steps"] == steps]
         cells = [str(len(mine)), str(steps)] + [mean_sd([r["metrics"].get(k) for r in mine]) for _, k in COLS]
         lines.append("| " + " | ".join(cells + [mean_sd([r.get("train_steps_per_s") for r in mine])]) + " |")
-    pitch = ["| steps | direction | " + " | ".join(f"F0 {c} Hz" for c, _ in PITCH) + " |", "|" + "---|" * 6]
+    pitch = ["| steps | direction | speaker share GL | digit acc GL | " + " | ".join(f"F0 {c} Hz" for c, _ in PITCH)
+             + " |", "|" + "---|" * 8]
     for steps in sorted({r["steps"] for r in rows}):
         mine = [r for r in rows if r["steps"] == steps]
         for d, name in (("atob", "A to B"), ("btoa", "B to A")):
-            pitch.append(f"| {steps} | {name} | " + " | ".join(mean_sd([r["metrics"].get(f"f0_{d}_{k}") for r in mine],
-                                                                       ".0f") for _, k in PITCH) + " |")
+            cells = [mean_sd([r["metrics"].get(f"{k}_{d}_gl") for r in mine]) for k in ("speaker", "digit")]
+            cells += [mean_sd([r["metrics"].get(f"f0_{d}_{k}") for r in mine], ".0f") for _, k in PITCH]
+            pitch.append(f"| {steps} | {name} | " + " | ".join(cells) + " |")
     notes = sorted({r["note"] for r in rows if r.get("note")})
     body = (__doc__.split("\n\n", 2)[2].split("Results:")[0].strip() + "\n\nMean ± sample std over seeds; "
             "GL: Griffin-Lim phases (the preset's voice.phase), input phase: the source recording's STFT phase. "
-            + " ".join(notes) + "\n\n" + "\n".join(lines) + "\n\nMedian pitch of the voiced frames (A: "
-            "george, B: lucas):\n\n" + "\n".join(pitch) + "\n\n" + footer(rows))
+            + " ".join(notes) + "\n\n" + "\n".join(lines) + "\n\nEach direction, with the median pitch of "
+            "the voiced frames (A: george, B: lucas):\n\n" + "\n".join(pitch) + "\n\n" + footer(rows))
     write_section("voice-fsdd", "Voice conversion: CycleGAN between two FSDD speakers", body,
                   **section_target(path, RESULTS))
 
