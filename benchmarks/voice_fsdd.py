@@ -12,7 +12,8 @@ and real target clips; the median pitch of converted clips beside sources and re
 phases (the preset's) and with the input's own phase. Both directions are averaged. Goals: target-speaker share
 at least 80% and digit accuracy at least 85% on converted clips.
 Speed: the real-time factor of conversion (wall time of features, G and inversion over the audio's duration; one
-thread, all 50 clips in one batch; below 1 is faster than real time) and training steps per second.
+thread, all 50 clips in one batch; below 1 is faster than real time) and training steps per second (wall clock
+between the first and last logged steps).
 Results: benchmarks/results/voice_fsdd.json; docs/benchmarks.md section `voice-fsdd`.
 """
 from __future__ import annotations
@@ -62,7 +63,9 @@ def one(seed: int, steps: int | None, run: str | None, extra: list[str], note: s
         ev = evaluation.evaluate_run(run, json_path=os.path.join(tmp, "e.json"))
         g = ganforge.load(run)
         run_dir = os.path.dirname(os.path.dirname(run)) if os.path.isfile(run) else run   # a checkpoint's run
-        speed = [s.get("it_per_s") for s in _stats(run_dir) if s.get("it_per_s") and s["step"] <= g.step]
+        logged = [s for s in _stats(run_dir) if s.get("time") and s["step"] <= g.step]    # wall clock, step to step
+        speed = ([(logged[-1]["step"] - logged[0]["step"]) / (logged[-1]["time"] - logged[0]["time"])]
+                 if len(logged) > 1 else [])
     return {"seed": seed, "steps": ev["protocol"]["step"], "planned_steps": g.config.train.steps,
             "settings": [f"preset={PRESET}"] + sets, "train_wall_s": None if wall is None else round(wall, 1),
             "train_steps_per_s": round(sum(speed) / len(speed), 3) if speed else None, "note": note,
