@@ -22,7 +22,7 @@ import _doc  # noqa: E402
 
 RENDERED = ["ab_engine", "faults", "toy2d", "tabular_vs_ctgan", "text_oracle", "text_shakespeare", "audio_fsdd",
             "music_chorales", "translate_digits", "detect_mnist", "watermark_mnist", "text2image_mnist",
-            "privacy_tabular", "image_fidelity"]
+            "privacy_tabular", "image_fidelity", "voice_fsdd"]
 
 
 def render_all() -> None:

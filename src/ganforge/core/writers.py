@@ -187,13 +187,15 @@ def write_wav(path: str, out: dict[str, Any], gap: float = 0.25) -> None:
 
 @WRITERS.register("wav-folder")
 def write_wav_folder(path: str, out: dict[str, Any]) -> None:
-    """One 16-bit PCM WAV per clip in the new folder ``path`` (``0000.wav``, or ``0000-<class>.wav``),
-    built beside it and renamed into place whole."""
+    """One 16-bit PCM WAV per clip in the new folder ``path`` (``0000.wav``, or ``0000-<class>.wav``, or the
+    relative paths in ``out["names"]``), built beside it and renamed into place whole."""
     with atomic_folder(path, "WAV files", out.get("provenance")) as tmp:
         names = out.get("class_names")
         for i, clip in enumerate(out["x"]):
             label = f"-{names[int(out['y'][i])] if names else int(out['y'][i])}" if out.get("y") is not None else ""
-            with open(os.path.join(tmp, f"{i:04d}{label}.wav"), "wb") as f:
+            name = out["names"][i] if out.get("names") else f"{i:04d}{label}.wav"
+            os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
+            with open(os.path.join(tmp, name), "wb") as f:
                 f.write(wav_bytes(np.asarray(clip).reshape(-1), int(out["rate"])))
 
 

@@ -107,6 +107,20 @@ def spectrogram(x: torch.Tensor, n_fft: int, hop: int, eps: float = 1.0) -> torc
     return torch.log1p(spec.abs() / eps)[:, :-1, :-1]
 
 
+def griffin_lim(mag: torch.Tensor, n_fft: int, hop: int, iters: int, length: int, seed: int = 0) -> torch.Tensor:
+    """Full STFT magnitudes (N, n_fft / 2 + 1, frames) -> clips (N, length) by Griffin-Lim: phases drawn at random
+    from ``seed``, then ``iters`` rounds of inverse STFT and STFT keeping the magnitudes (Hann window)."""
+    window = torch.hann_window(n_fft, device=mag.device)
+    g = torch.Generator(device=mag.device).manual_seed(seed)
+    phase = torch.rand(mag.shape, generator=g, device=mag.device) * 2 * torch.pi
+    spec = torch.polar(mag, phase)
+    for _ in range(iters):
+        x = torch.istft(spec, n_fft, hop, window=window, length=length)
+        est = torch.stft(x, n_fft, hop, window=window, return_complex=True)
+        spec = torch.polar(mag, est.angle())
+    return torch.istft(spec, n_fft, hop, window=window, length=length)
+
+
 def load_audio(cfg, seed: int, path: str, part: str = "train") -> Dataset:
     a = cfg.section("audio")
     files = list_audio(path)
@@ -164,4 +178,4 @@ def _is_audio_folder(path: str) -> bool:
 register_source("audio", Source(lambda cfg, seed, path: load_audio(cfg, seed, path), path="folder", kind="audio",
                                 finish=False, infer=_is_audio_folder, infer_order=3))
 
-__all__ = ["load_audio", "load_part", "list_audio", "read_clip", "fit_clip", "spectrogram", "AUDIO_EXTS"]
+__all__ = ["load_audio", "load_part", "list_audio", "read_clip", "fit_clip", "spectrogram", "griffin_lim", "AUDIO_EXTS"]

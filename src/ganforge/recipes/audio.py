@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from ..core.errors import ConfigError
-from ..data.audio import spectrogram
+from ..data.audio import griffin_lim, spectrogram
 from .base import Batch, register_recipe
 from .gan import GANRecipe
 
@@ -161,16 +161,8 @@ class SpecGANRecipe(_Sound, GANRecipe):
         log_mag = outputs.float() * a.spec_clip * self.std + self.mean
         mag = (a.spec_eps * torch.expm1(log_mag)).clamp_min(0)[:, 0]                               # (N, F, T)
         mag = torch.nn.functional.pad(mag, (0, 1, 0, 1))           # the dropped Nyquist bin and last frame
-        window = torch.hann_window(a.n_fft, device=mag.device)
-        g = torch.Generator(device=mag.device).manual_seed(seed)
-        phase = torch.rand(mag.shape, generator=g, device=mag.device) * 2 * torch.pi
-        spec = torch.polar(mag, phase)
         length = int(self.wave_info["shape"][-1])
-        for _ in range(a.griffin_lim):
-            x = torch.istft(spec, a.n_fft, a.hop, window=window, length=length)
-            est = torch.stft(x, a.n_fft, a.hop, window=window, return_complex=True)
-            spec = torch.polar(mag, est.angle())
-        return torch.istft(spec, a.n_fft, a.hop, window=window, length=length).clamp(-1, 1).unsqueeze(1)
+        return griffin_lim(mag, a.n_fft, a.hop, a.griffin_lim, length, seed).clamp(-1, 1).unsqueeze(1)
 
 
 __all__ = ["WaveGANRecipe", "SpecGANRecipe", "AudioConfig"]

@@ -37,9 +37,10 @@ class CycleGANRecipe(TranslatorBase):
         super().__init__(cfg, data_info, device)
         a = tuple(int(v) for v in data_info["shape"])
         b = tuple(int(v) for v in data_info.get("b_shape") or (data_info.get("extra") or {}).get("b", a))
-        if a[1:] != b[1:] or a[1] != a[2]:
-            raise ConfigError(f"cyclegan translates square images of one size, the data has {a} and {b}; set "
-                              "translate.size")
+        shape_ok = a[1] == a[2] or (cfg.section("translate").generator == "resnet" and a[1] % 4 == 0)
+        if a[1:] != b[1:] or not shape_ok:
+            raise ConfigError(f"cyclegan translates images of one size, square unless translate.generator=resnet "
+                              f"(sides divisible by 4); the data has {a} and {b}; set translate.size")
         if is_relativistic(cfg.loss.kind):
             raise ConfigError(f"the translation recipes take a non-relativistic loss.kind, not {cfg.loss.kind}")
         self.shapes = {"A": a, "B": b}
