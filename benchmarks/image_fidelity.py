@@ -14,8 +14,9 @@ samples' nearest-training-image distances with the held-out images' (mem_ratio a
 mem_frac_below_p5 about 0.05).
 - mnist-dcgan: preset `mnist` (DCGAN, spectral-norm D, Adam 1e-3 with beta1 0, lazy R1) for 15,000 steps;
   mnist-dcgan-2e-4: the same at the DCGAN rates (2e-4, beta1 0.5, no R1; _doc.DCGAN_RATES), the preset's
-  optimiser before tuning; mnist-style: the preset with model.arch=style (mapping network, modulated
-  convolutions, residual D; nets/style.py).
+  optimiser before tuning; mnist-dcgan-timed: mnist-dcgan run alone on 2 threads, for its wall time;
+  mnist-style: the preset with model.arch=style (mapping network, modulated convolutions, residual D;
+  nets/style.py).
 - faces-dcgan / faces-style, photos-dcgan / photos-style: presets `faces` (32x32 grey, 80 training faces) and
   `photos` (64x64 colour crops) with their own steps (5,000).
 - textbook: the DCGAN of Radford et al. 2016 as tutorials train it (benchmarks/textbook_dcgan.py: 64x64 inputs,
@@ -42,6 +43,7 @@ RESULTS = os.path.join(ROOT, "benchmarks", "results", "image_fidelity.json")
 ARMS = {  # arm: (preset, steps, overrides, held-out data for memorisation)
     "mnist-dcgan": ("mnist", 15000, [], None),
     "mnist-dcgan-2e-4": ("mnist", 15000, DCGAN_RATES, None),
+    "mnist-dcgan-timed": ("mnist", 15000, [], None),
     "mnist-style": ("mnist", 15000, ["model.arch=style"], None),
     "faces-dcgan": ("faces", None, [], ""),
     "faces-style": ("faces", None, ["model.arch=style"], ""),
