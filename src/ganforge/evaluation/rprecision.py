@@ -59,22 +59,11 @@ def _nets(dataset):
 
 
 def _train(dataset) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
-    from ..recipes.text2image_encoder import matching_loss, pick_captions
+    from ..recipes.text2image_encoder import fit_matching
     img, txt = _nets(dataset)
-    gen = torch.Generator().manual_seed(SEED + 1)
-    opt = torch.optim.Adam(list(img.parameters()) + list(txt.parameters()), lr=LR)
-    x, tokens, n_caps = dataset.x, dataset.extra["tokens"], dataset.extra["n_captions"]
-    batch, accs = min(BATCH, len(x)), []
-    for _ in range(STEPS):
-        idx = torch.randint(0, len(x), (batch,), generator=gen)
-        loss, acc = matching_loss(img(x[idx]), txt(pick_captions(tokens[idx], n_caps[idx], gen)))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        accs.append(float(acc))
-    tail = accs[-50:] or [0.0]
-    card = {"what": "R-precision dual encoder (evaluation only)", "steps": STEPS, "batch": batch, "lr": LR,
-            "seed": SEED, "train_match_acc_last50": sum(tail) / len(tail)}
+    acc = fit_matching(img, txt, dataset, STEPS, BATCH, LR, torch.Generator().manual_seed(SEED + 1))
+    card = {"what": "R-precision dual encoder (evaluation only)", "steps": STEPS, "batch": min(BATCH, len(dataset.x)),
+            "lr": LR, "seed": SEED, "train_match_acc_last50": acc}
     return img.eval(), txt.eval(), card
 
 

@@ -43,18 +43,14 @@ def matching_loss(img: torch.Tensor, txt: torch.Tensor) -> tuple[torch.Tensor, t
     return loss, (logits.argmax(1) == target).float().mean()
 
 
-def pretrain(dataset, s, seed: int) -> tuple[dict[str, torch.Tensor], dict]:
-    """Train a text encoder (and a throw-away image encoder) on ``dataset``; -> (its weights, a card)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed * 101 + 3)
-        txt = make_encoder(len(dataset.meta["vocab"]), s)
-        img = ImageEncoder(dataset.x.shape[-1], s.text_dim)
-    gen = torch.Generator().manual_seed(seed * 101 + 4)
-    opt = torch.optim.Adam(list(txt.parameters()) + list(img.parameters()), lr=s.pretrain_lr)
+def fit_matching(img, txt, dataset, steps: int, batch: int, lr: float, gen: torch.Generator) -> float:
+    """Train an image and a text encoder together on ``dataset``'s real pairs by the matching loss (Adam, one
+    caption of each image per step); -> the mean match accuracy of the last 50 steps."""
+    opt = torch.optim.Adam(list(txt.parameters()) + list(img.parameters()), lr=lr)
     x, tokens, n_caps = dataset.x, dataset.extra["tokens"], dataset.extra["n_captions"]
-    batch = min(s.pretrain_batch, len(x))
+    batch = min(batch, len(x))
     accs = []
-    for _ in range(s.pretrain_steps):
+    for _ in range(steps):
         idx = torch.randint(0, len(x), (batch,), generator=gen)
         loss, acc = matching_loss(img(x[idx]), txt(pick_captions(tokens[idx], n_caps[idx], gen)))
         opt.zero_grad(set_to_none=True)
@@ -62,10 +58,22 @@ def pretrain(dataset, s, seed: int) -> tuple[dict[str, torch.Tensor], dict]:
         opt.step()
         accs.append(float(acc))
     tail = accs[-50:] or [0.0]
+    return sum(tail) / len(tail)
+
+
+def pretrain(dataset, s, seed: int) -> tuple[dict[str, torch.Tensor], dict]:
+    """Train a text encoder (and a throw-away image encoder) on ``dataset``; -> (its weights, a card)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed * 101 + 3)
+        txt = make_encoder(len(dataset.meta["vocab"]), s)
+        img = ImageEncoder(dataset.x.shape[-1], s.text_dim)
+    gen = torch.Generator().manual_seed(seed * 101 + 4)
+    acc = fit_matching(img, txt, dataset, s.pretrain_steps, s.pretrain_batch, s.pretrain_lr, gen)
+    batch = min(s.pretrain_batch, len(dataset.x))
     card = {"what": "text2image text encoder", "loss": "sentence matching (DAMSM sentence term), gamma 10",
             "steps": s.pretrain_steps, "batch": batch, "lr": s.pretrain_lr, "seed": seed,
             "vocab": len(dataset.meta["vocab"]), "embed": s.embed, "hidden": s.hidden, "dim": s.text_dim,
-            "train_match_acc_last50": sum(tail) / len(tail), "torch_version": torch.__version__}
+            "train_match_acc_last50": acc, "torch_version": torch.__version__}
     return {k: v.detach().contiguous() for k, v in txt.state_dict().items()}, card
 
 
@@ -105,4 +113,5 @@ def ensure_encoder(dataset, s, seed: int) -> tuple[str, bool]:
     return path, True
 
 
-__all__ = ["pretrain", "ensure_encoder", "make_encoder", "matching_loss", "pick_captions", "fingerprint"]
+__all__ = ["pretrain", "fit_matching", "ensure_encoder", "make_encoder", "matching_loss", "pick_captions",
+           "fingerprint"]
