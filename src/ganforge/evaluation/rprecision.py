@@ -20,8 +20,6 @@ import os
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import write_failed
-
 SEED = 7919          # the evaluation encoder's own seed (never a run's)
 STEPS = 1500         # matching-loss steps on the real pairs
 BATCH = 64
@@ -69,10 +67,10 @@ def _train(dataset) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
 
 def dual_encoder(dataset) -> tuple[torch.nn.Module, torch.nn.Module, str]:
     """(image encoder, text encoder, weights path) for ``dataset``'s real pairs: from the cache, else trained now."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     from ..data.cache import cache_dir
-    from ..recipes.text2image_encoder import fingerprint
+    from ..recipes.text2image_encoder import fingerprint, save_cached
     key = {"data": fingerprint(dataset), "steps": STEPS, "batch": BATCH, "lr": LR, "seed": SEED, "dim": DIM,
            "embed": EMBED, "hidden": HIDDEN, "torch": torch.__version__.split("+")[0]}
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
@@ -87,15 +85,7 @@ def dual_encoder(dataset) -> tuple[torch.nn.Module, torch.nn.Module, str]:
     img, txt, card = _train(dataset)
     weights = {**{f"img.{k}": v.detach().contiguous() for k, v in img.state_dict().items()},
                **{f"txt.{k}": v.detach().contiguous() for k, v in txt.state_dict().items()}}
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        os.makedirs(folder, exist_ok=True)
-        save_file(weights, tmp)
-        with open(path[:-len(".safetensors")] + ".json", "w") as f:
-            json.dump({**card, "key": key}, f, indent=1)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise write_failed(path, e) from None
+    save_cached(weights, path, {**card, "key": key})
     return img, txt, path
 
 

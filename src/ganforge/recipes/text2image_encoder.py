@@ -92,7 +92,6 @@ def encoder_dir() -> str:
 
 def ensure_encoder(dataset, s, seed: int) -> tuple[str, bool]:
     """(the encoder file for this data and these settings, whether it was trained now)."""
-    from safetensors.torch import save_file
     key = {"data": fingerprint(dataset), "embed": s.embed, "hidden": s.hidden, "dim": s.text_dim,
            "steps": s.pretrain_steps, "batch": s.pretrain_batch, "lr": s.pretrain_lr, "seed": seed,
            "torch": torch.__version__.split("+")[0]}
@@ -101,17 +100,24 @@ def ensure_encoder(dataset, s, seed: int) -> tuple[str, bool]:
     if os.path.isfile(path):
         return path, False
     weights, card = pretrain(dataset, s, seed)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        os.makedirs(encoder_dir(), exist_ok=True)
-        save_file(weights, tmp)
-        with open(path[:-len(".safetensors")] + ".json", "w") as f:
-            json.dump({**card, "key": key}, f, indent=1)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise write_failed(path, e) from None
+    save_cached(weights, path, {**card, "key": key})
     return path, True
 
 
-__all__ = ["pretrain", "fit_matching", "ensure_encoder", "make_encoder", "matching_loss", "pick_captions",
-           "fingerprint"]
+def save_cached(weights: dict[str, torch.Tensor], path: str, card: dict) -> None:
+    """Write ``weights`` to ``path`` (safetensors) with ``card`` as JSON beside it; the weights appear whole or not
+    at all (written aside, then renamed), so a killed writer never leaves a file a later run would trust."""
+    from safetensors.torch import save_file
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        save_file(weights, tmp)
+        with open(path[:-len(".safetensors")] + ".json", "w") as f:
+            json.dump(card, f, indent=1)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise write_failed(path, e) from None
+
+
+__all__ = ["pretrain", "fit_matching", "ensure_encoder", "save_cached", "make_encoder", "matching_loss",
+           "pick_captions", "fingerprint"]
