@@ -37,7 +37,7 @@ class CycleGANRecipe(TranslatorBase):
         super().__init__(cfg, data_info, device)
         a = tuple(int(v) for v in data_info["shape"])
         b = tuple(int(v) for v in data_info.get("b_shape") or (data_info.get("extra") or {}).get("b", a))
-        shape_ok = a[1] == a[2] or (cfg.section("translate").generator == "resnet" and a[1] % 4 == 0)
+        shape_ok = a[1] == a[2] or (cfg.section("translate").generator == "resnet" and a[1] % 4 == 0 and a[2] % 4 == 0)
         if a[1:] != b[1:] or not shape_ok:
             raise ConfigError(f"cyclegan translates images of one size, square unless translate.generator=resnet "
                               f"(sides divisible by 4); the data has {a} and {b}; set translate.size")
