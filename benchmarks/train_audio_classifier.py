@@ -21,6 +21,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _clipnet import fit_shifted  # noqa: E402
 from _doc import provenance  # noqa: E402
 
 from ganforge.api import resolve_config  # noqa: E402
@@ -42,18 +43,8 @@ def main() -> None:
     rate = cfg.section("audio").rate
     mel = lambda x: standardise(log_mel(x, rate)).unsqueeze(1)  # noqa: E731
     net = DigitNet(10)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(a.seed)
-    for step in range(a.steps):
-        idx = torch.randint(0, len(train), (64,), generator=g)
-        shift = torch.randint(-1000, 1001, (1,), generator=g).item()
-        x = torch.roll(train.x[idx], shift, dims=2)
-        loss = torch.nn.functional.cross_entropy(net(mel(x)), train.y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 500 == 0:
-            print(step, round(loss.item(), 4), flush=True)
+    fit_shifted(net, train.x, train.y, mel, a.steps, 64, g, 500)
     with torch.no_grad():   # batch-norm statistics again, from the unshifted training clips (shifted ones skew them)
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):

@@ -20,6 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _clipnet import fit_shifted  # noqa: E402
 from _doc import provenance  # noqa: E402
 
 from ganforge.api import resolve_config  # noqa: E402
@@ -46,17 +47,7 @@ def main() -> None:
     v = cfg.section("voice")
     (x, y), (xt, yt) = split(cfg, "train"), split(cfg, "test")
     net = DigitNet(2)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(a.seed)
-    for step in range(a.steps):
-        idx = torch.randint(0, len(x), (32,), generator=g)
-        shift = torch.randint(-1000, 1001, (1,), generator=g).item()
-        loss = torch.nn.functional.cross_entropy(net(speaker_features(torch.roll(x[idx], shift, dims=2))), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 100 == 0:
-            print(step, round(loss.item(), 4), flush=True)
+    fit_shifted(net, x, y, speaker_features, a.steps, 32, torch.Generator().manual_seed(a.seed), 100)
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
